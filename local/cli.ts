@@ -1,0 +1,118 @@
+/**
+ * `npm start | up | down | token | psql | test` land here (through local/run.mjs,
+ * which first installs what is missing).
+ */
+import { profile } from "./profiles.ts";
+import { down, loadOrCreateKeys, readEnvFile, seededUsers, type StackInfo, up } from "./stack.ts";
+import { mintUserToken } from "./keys.ts";
+import { postgresRunning } from "./postgres.ts";
+import { runTests } from "./test-run.ts";
+
+const dev = profile("dev");
+const say = (line: string) => console.error(`» ${line}`);
+
+async function printBanner(info: StackInfo): Promise<void> {
+  const e = info.env;
+  const keys = await loadOrCreateKeys(dev.dir);
+  const lines = [
+    "",
+    "SMS Control Tower — local stack is up",
+    `  API (functions)   ${e.SUPABASE_URL}/functions/v1/<name>   e.g. ${e.SUPABASE_URL}/functions/v1/health`,
+    `  JWKS              ${e.SUPABASE_JWKS_URL}`,
+    `  Database          ${e.SUPABASE_DB_URL}`,
+    `  Twilio sandbox    ${e.TWILIO_API_BASE}   (GET /_sandbox/messages, POST /_sandbox/inbound)`,
+    `  Env file          ${dev.envFile}`,
+    "",
+    `  SUPABASE_ANON_KEY          ${e.SUPABASE_ANON_KEY}`,
+    `  SUPABASE_SERVICE_ROLE_KEY  ${e.SUPABASE_SERVICE_ROLE_KEY}`,
+    `  TWILIO_ACCOUNT_SID         ${e.TWILIO_ACCOUNT_SID}`,
+    `  TWILIO_AUTH_TOKEN          ${e.TWILIO_AUTH_TOKEN}`,
+    "",
+    "  Tokens for seeded users (1 hour; `npm run token -- <email>` for a new one):",
+  ];
+  for (const user of await seededUsers(dev)) {
+    const token = await mintUserToken(keys, user, { issuer: `${e.SUPABASE_URL}/auth/v1` });
+    lines.push(`    ${user.email.padEnd(22)} ${token}`);
+  }
+  console.log(lines.join("\n") + "\n");
+}
+
+async function start(): Promise<void> {
+  const info = await up(dev, { detached: false, say });
+  await printBanner(info);
+  say("Ctrl-C stops every process this command started");
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${reason}: stopping`);
+    await down(dev);
+    say("stopped");
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("interrupted"));
+  Deno.addSignalListener("SIGTERM", () => stop("terminated"));
+  // A service that dies takes the stack down with it, loudly.
+  await Promise.race(info.services.map(async (s) => {
+    const status = await s.status;
+    if (!stopping) say(`${s.name} exited with code ${status.code}`);
+  }));
+  await stop("a service stopped");
+}
+
+async function token(email: string | undefined): Promise<void> {
+  if (!email) throw new Error("usage: npm run token -- <email of a seeded user>");
+  if (!(await postgresRunning(dev))) throw new Error("the dev stack is not running: npm run up");
+  const env = await readEnvFile(dev);
+  const user = (await seededUsers(dev)).find((u) => u.email === email.toLowerCase());
+  if (!user) throw new Error(`no user ${email} in auth.users`);
+  const keys = await loadOrCreateKeys(dev.dir);
+  console.log(await mintUserToken(keys, user, { issuer: `${env.SUPABASE_URL}/auth/v1` }));
+}
+
+async function psqlShell(args: string[]): Promise<number> {
+  const env = await readEnvFile(dev);
+  const child = new Deno.Command("psql", {
+    args: [env.SUPABASE_DB_URL, ...args],
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  return (await child.status).code;
+}
+
+async function main(): Promise<number> {
+  const [command, ...rest] = Deno.args;
+  switch (command) {
+    case "start":
+      await start();
+      return 0;
+    case "up": {
+      const info = await up(dev, { detached: true, say });
+      say(`stack is up; environment written to ${dev.envFile}`);
+      say(`functions: ${info.env.SUPABASE_URL}/functions/v1/<name>  logs: ${dev.logDir}`);
+      return 0;
+    }
+    case "down":
+      await down(dev);
+      say("stack stopped");
+      return 0;
+    case "token":
+      await token(rest[0]);
+      return 0;
+    case "psql":
+      return await psqlShell(rest);
+    case "test":
+      return await runTests(rest);
+    default:
+      console.error("usage: cli.ts start|up|down|token <email>|psql|test");
+      return 2;
+  }
+}
+
+try {
+  Deno.exit(await main());
+} catch (error) {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  Deno.exit(1);
+}

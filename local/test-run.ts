@@ -1,0 +1,140 @@
+/**
+ * `npm test`: a fresh test stack on its own ports and data folder, the static checks,
+ * pgTAP through pg_prove (what `supabase test db` runs), the Deno tests against the
+ * stack, then every process stopped — whatever happened.
+ */
+import { join } from "node:path";
+import { profile, repoRoot } from "./profiles.ts";
+import { down, up } from "./stack.ts";
+
+interface StepResult {
+  name: string;
+  passed: number;
+  failed: number;
+  ok: boolean;
+  seconds: number;
+}
+
+const say = (line: string) => console.error(`» ${line}`);
+
+/** Runs a command with our output inherited while keeping a copy to count results. */
+async function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ ok: boolean; output: string }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: repoRoot,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const tee = async (stream: ReadableStream<Uint8Array>, sink: typeof Deno.stdout) => {
+    for await (const chunk of stream) {
+      output += new TextDecoder().decode(chunk);
+      await sink.write(chunk);
+    }
+  };
+  const [status] = await Promise.all([
+    child.status,
+    tee(child.stdout, Deno.stdout),
+    tee(child.stderr, Deno.stderr),
+  ]);
+  return { ok: status.success, output };
+}
+
+async function timed(name: string, fn: () => Promise<Omit<StepResult, "name" | "seconds">>) {
+  const started = performance.now();
+  say(name);
+  const result = await fn();
+  return { name, ...result, seconds: (performance.now() - started) / 1000 };
+}
+
+async function staticChecks(): Promise<Omit<StepResult, "name" | "seconds">> {
+  const deno = Deno.execPath();
+  const steps = [["fmt", "--check"], ["lint"], ["check", "supabase/functions", "local", "tests"]];
+  let failed = 0;
+  for (const args of steps) if (!(await run(deno, args)).ok) failed++;
+  return { passed: steps.length - failed, failed, ok: failed === 0 };
+}
+
+async function pgTap(
+  socketDir: string,
+  port: number,
+): Promise<Omit<StepResult, "name" | "seconds">> {
+  const files: string[] = [];
+  for await (const e of Deno.readDir(join(repoRoot, "supabase", "tests"))) {
+    if (e.name.endsWith(".test.sql")) files.push(join("supabase", "tests", e.name));
+  }
+  files.sort();
+  const { ok, output } = await run("pg_prove", [
+    "-h",
+    socketDir,
+    "-p",
+    String(port),
+    "-U",
+    "postgres",
+    "-d",
+    "postgres",
+    "--ext",
+    ".sql",
+    ...files,
+  ]);
+  const total = Number(output.match(/Tests=(\d+)/)?.[1] ?? 0);
+  const failed = [...output.matchAll(/Failed (\d+)\/\d+ subtests/g)]
+    .reduce((n, m) => n + Number(m[1]), 0);
+  return { passed: total - failed, failed: ok ? failed : Math.max(failed, 1), ok };
+}
+
+async function denoTests(env: Record<string, string>, filters: string[]) {
+  const { ok, output } = await run(
+    Deno.execPath(),
+    ["test", "--allow-all", "--quiet", ...(filters.length ? filters : ["tests/"])],
+    env,
+  );
+  const summary = output.match(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+  const passed = Number(summary?.[1] ?? 0);
+  const failed = Number(summary?.[2] ?? (ok ? 0 : 1));
+  return { passed, failed, ok };
+}
+
+export async function runTests(filters: string[]): Promise<number> {
+  const p = profile("test");
+  const started = performance.now();
+  await down(p);
+  await Deno.remove(p.dir, { recursive: true }).catch(() => {});
+  const results: StepResult[] = [];
+  const cleanup = async () => {
+    await down(p);
+  };
+  const onSignal = () => cleanup().then(() => Deno.exit(130));
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    results.push(await timed("static checks (deno fmt, lint, check)", staticChecks));
+    const stack = await up(p, { detached: true, say });
+    say(`test stack up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    results.push(await timed("pgTAP (pg_prove)", () => pgTap(p.socketDir, p.dbPort)));
+    const env = { ...stack.env, LOCAL_PROFILE_DIR: p.dir, LOCAL_DB_SOCKET_DIR: p.socketDir };
+    results.push(await timed("Deno tests", () => denoTests(env, filters)));
+  } finally {
+    await cleanup();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  console.log("");
+  for (const r of results) {
+    console.log(
+      `  ${r.ok ? "ok  " : "FAIL"} ${r.name.padEnd(40)} ${r.passed} passed, ${r.failed} failed` +
+        `  (${r.seconds.toFixed(1)} s)`,
+    );
+  }
+  console.log(`  total time ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`tests: ${passed} passed, ${failed} failed`);
+  return results.every((r) => r.ok) ? 0 : 1;
+}

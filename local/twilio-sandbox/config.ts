@@ -1,0 +1,119 @@
+/**
+ * Carrier behaviour the sandbox simulates, changed at run time through
+ * `POST /_sandbox/config`. Field names are snake_case like the rest of Twilio's JSON.
+ */
+import { z } from "zod";
+import { isE164 } from "./phone.ts";
+
+export interface SandboxConfig {
+  /** Share of messages that end `delivered`; the rest end with an error from `error_mix`. */
+  delivery_rate: number;
+  /** Error code → relative weight, for messages that do not get delivered. */
+  error_mix: Record<string, number>;
+  /** Delay before each status step (queued, sent, final), drawn uniformly in [min, max]. */
+  latency_ms: { min: number; max: number };
+  /** Probability that a create request is refused with 429 / 20429. */
+  rate_limit_429: number;
+  /** Accepted messages per second allowed per sender (From or MessagingServiceSid). */
+  max_mps_per_from: number | null;
+  /** Recipients that replied STOP: sending to them fails with 21610. */
+  opted_out: string[];
+  /** Recipients that cannot receive SMS: sending to them fails with 21614. */
+  landlines: string[];
+  /** Probability that a status callback is posted twice. */
+  duplicate_callbacks: number;
+  /** Probability that a message's final status callback is posted before `sent`. */
+  out_of_order: number;
+  /** Default target of `POST /_sandbox/inbound`. */
+  inbound_url: string | null;
+  /** Seed of the carrier's randomness; null means a fresh random seed. */
+  seed: number | null;
+  /** Extra attempts for a status callback that failed (network error or non-2xx). */
+  callback_retries: number;
+  /** Pause between those attempts. */
+  callback_retry_delay_ms: number;
+}
+
+export function defaultConfig(inboundUrl: string | null): SandboxConfig {
+  return {
+    delivery_rate: 1,
+    error_mix: { "30003": 1, "30004": 1, "30005": 1, "30006": 1, "30007": 1, "30008": 1 },
+    latency_ms: { min: 100, max: 500 },
+    rate_limit_429: 0,
+    max_mps_per_from: null,
+    opted_out: [],
+    landlines: [],
+    duplicate_callbacks: 0,
+    out_of_order: 0,
+    inbound_url: inboundUrl,
+    seed: null,
+    callback_retries: 2,
+    callback_retry_delay_ms: 200,
+  };
+}
+
+const probability = z.number().min(0).max(1);
+const e164 = z.string().refine(isE164, { error: "must be an E.164 number like +15551234567" });
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+const errorMix = z
+  .record(
+    z.string().regex(/^\d{5}$/, "error codes are 5-digit Twilio codes like 30007"),
+    z.number().min(0),
+  )
+  .refine((mix) => Object.values(mix).some((w) => w > 0), {
+    error: "needs at least one error code with a positive weight",
+  });
+
+const latency = z
+  .strictObject({ min: z.int().min(0), max: z.int().min(0).max(60_000) })
+  .refine((l) => l.min <= l.max, { error: "min must not exceed max", path: ["min"] });
+
+/** Every field optional: a POST changes only what it names. Unknown fields are refused. */
+const configPatch = z.strictObject({
+  delivery_rate: probability,
+  error_mix: errorMix,
+  latency_ms: latency,
+  rate_limit_429: probability,
+  max_mps_per_from: z.int().positive().nullable(),
+  opted_out: z.array(e164),
+  landlines: z.array(e164),
+  duplicate_callbacks: probability,
+  out_of_order: probability,
+  inbound_url: httpUrl.nullable(),
+  seed: z.int().min(0).max(0xffffffff).nullable(),
+  callback_retries: z.int().min(0).max(10),
+  callback_retry_delay_ms: z.int().min(0).max(60_000),
+}).partial();
+
+export type ConfigPatch = z.infer<typeof configPatch>;
+
+export interface ConfigIssue {
+  field: string;
+  message: string;
+}
+
+export type PatchResult = { ok: true; patch: ConfigPatch } | { ok: false; issues: ConfigIssue[] };
+
+export function parseConfigPatch(input: unknown): PatchResult {
+  const result = configPatch.safeParse(input);
+  if (result.success) return { ok: true, patch: result.data };
+  return { ok: false, issues: result.error.issues.flatMap(describeIssue) };
+}
+
+/** One issue per offending field, named by its dotted path (`latency_ms.min`, `opted_out.0`). */
+function describeIssue(issue: z.core.$ZodIssue): ConfigIssue[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ field: key, message: "is not a config field" }));
+  }
+  const field = issue.path.map(String).join(".") || "(body)";
+  return [{ field, message: issue.message }];
+}
+
+export function applyConfigPatch(config: SandboxConfig, patch: ConfigPatch): SandboxConfig {
+  const next: SandboxConfig = { ...config };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+  }
+  return next;
+}

@@ -1,0 +1,172 @@
+-- Tenancy: organizations, profiles and memberships, allowed and denied per role and org.
+begin;
+set search_path to public, extensions;
+select plan(40);
+
+-- Test helpers, rolled back with everything else.
+create schema tests;
+grant usage on schema tests to anon, authenticated;
+create function tests.authenticate_as(user_email text) returns void
+language plpgsql as $$
+declare
+  uid uuid;
+begin
+  select id into uid from auth.users where email = user_email;
+  if uid is null then
+    raise exception 'no seeded user %', user_email;
+  end if;
+  perform set_config('request.jwt.claims',
+    json_build_object('sub', uid, 'role', 'authenticated', 'email', user_email)::text, true);
+  perform set_config('role', 'authenticated', true);
+end;
+$$;
+create function tests.org_id(org_slug text) returns uuid
+language sql security definer set search_path = '' as $$
+  select id from public.organizations where slug = org_slug
+$$;
+create function tests.user_id(user_email text) returns uuid
+language sql security definer set search_path = '' as $$
+  select id from auth.users where email = user_email
+$$;
+grant execute on all functions in schema tests to anon, authenticated;
+
+-- ---------------------------------------------------------------------------
+-- Structure
+-- ---------------------------------------------------------------------------
+select has_table('public', 'organizations', 'organizations exists');
+select has_table('public', 'profiles', 'profiles exists');
+select has_table('public', 'memberships', 'memberships exists');
+select enum_has_labels('public', 'member_role',
+  array['admin', 'campaign_manager', 'operator', 'viewer'], 'member_role has the four roles');
+select is(
+  (select count(*)::int from public.profiles p join auth.users u on u.id = p.id),
+  (select count(*)::int from auth.users), 'every auth user has a profile');
+
+-- ---------------------------------------------------------------------------
+-- As postgres: a new auth user gets a profile; memberships are pinned.
+-- ---------------------------------------------------------------------------
+insert into auth.users (id, email, raw_user_meta_data)
+values ('c0000000-0000-4000-8000-000000000001', 'new@initech.test', '{"full_name": "New Person"}');
+select is((select full_name from public.profiles where id = 'c0000000-0000-4000-8000-000000000001'),
+  'New Person', 'a profile is created for a new auth user');
+update auth.users set email = 'renamed@initech.test' where id = 'c0000000-0000-4000-8000-000000000001';
+select is((select email from public.profiles where id = 'c0000000-0000-4000-8000-000000000001'),
+  'renamed@initech.test', 'a changed email reaches the profile');
+select throws_ok(
+  $$ update public.memberships set org_id = tests.org_id('globex')
+     where user_id = tests.user_id('viewer@acme.test') $$,
+  '23514', 'a membership cannot move to another organization or user',
+  'a membership cannot move to another organization');
+
+-- ---------------------------------------------------------------------------
+-- Acme admin
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('admin@acme.test');
+select results_eq($$ select slug from public.organizations $$, array['acme'],
+  'admin sees only their organization');
+select is((select count(*)::int from public.memberships), 4, 'admin sees the 4 Acme memberships');
+select is((select count(*)::int from public.profiles), 4, 'admin sees the 4 Acme profiles');
+select lives_ok($$ update public.organizations set name = 'Acme Corp' where slug = 'acme' $$,
+  'admin may rename the organization');
+select is((select name from public.organizations where slug = 'acme'), 'Acme Corp',
+  'the rename took effect');
+select throws_ok($$ update public.organizations set slug = 'acme2' $$, '42501', null,
+  'nobody may change a slug through the API (column grant)');
+select lives_ok(
+  $$ update public.memberships set role = 'operator' where user_id = tests.user_id('manager@acme.test') $$,
+  'admin may change a member''s role');
+select lives_ok(
+  $$ insert into public.memberships (org_id, user_id, role)
+     values (tests.org_id('acme'), 'c0000000-0000-4000-8000-000000000001', 'viewer') $$,
+  'admin may add a member to their organization');
+select throws_ok(
+  $$ insert into public.memberships (org_id, user_id, role)
+     values (tests.org_id('globex'), tests.user_id('admin@acme.test'), 'admin') $$,
+  '42501', null, 'admin may not add anyone to another organization');
+select throws_ok(
+  $$ delete from public.memberships where user_id = tests.user_id('admin@acme.test') $$,
+  '23514', null, 'the last admin cannot leave');
+select throws_ok(
+  $$ update public.memberships set role = 'viewer' where user_id = tests.user_id('admin@acme.test') $$,
+  '23514', null, 'the last admin cannot be demoted');
+select is_empty(
+  $$ update public.memberships set role = 'viewer'
+     where user_id = tests.user_id('admin@globex.test') returning 1 $$,
+  'admin cannot touch another organization''s memberships');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- Acme manager (now operator) and viewer: read, but not administer
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('viewer@acme.test');
+select results_eq($$ select slug from public.organizations $$, array['acme'],
+  'viewer sees only their organization');
+select is_empty($$ update public.organizations set name = 'Hijacked' returning 1 $$,
+  'viewer cannot rename the organization');
+select throws_ok(
+  $$ insert into public.memberships (org_id, user_id, role)
+     values (tests.org_id('acme'), tests.user_id('viewer@globex.test'), 'admin') $$,
+  '42501', null, 'viewer cannot add members');
+select is_empty(
+  $$ update public.memberships set role = 'admin' where user_id = tests.user_id('viewer@acme.test')
+     returning 1 $$,
+  'viewer cannot promote themselves');
+select lives_ok($$ update public.profiles set full_name = 'Victoria Viewer'
+  where id = tests.user_id('viewer@acme.test') $$, 'a user may edit their own profile');
+select is_empty(
+  $$ update public.profiles set full_name = 'Renamed' where id = tests.user_id('admin@acme.test')
+     returning 1 $$,
+  'a user cannot edit another member''s profile');
+select throws_ok($$ update public.profiles set email = 'x@y.test' where id = tests.user_id('viewer@acme.test') $$,
+  '42501', null, 'email is not editable through the API');
+select lives_ok(
+  $$ delete from public.memberships where user_id = tests.user_id('viewer@acme.test') $$,
+  'a member may leave an organization');
+select is_empty($$ select 1 from public.organizations $$,
+  'after leaving, the organization is no longer visible');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- Globex admin: nothing of Acme leaks
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('admin@globex.test');
+select results_eq($$ select slug from public.organizations $$, array['globex'],
+  'Globex admin sees only Globex');
+select is((select count(*)::int from public.memberships where org_id = tests.org_id('acme')), 0,
+  'Globex admin sees no Acme memberships');
+select is((select count(*)::int from public.profiles where email like '%@acme.test'), 0,
+  'Globex admin sees no Acme profiles');
+select is_empty($$ delete from public.memberships where org_id = tests.org_id('acme') returning 1 $$,
+  'Globex admin cannot remove Acme members');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- create_organization
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('operator@acme.test');
+select is((select slug from public.create_organization('Initech', ' Initech ')), 'initech',
+  'any user may create an organization (slug normalised)');
+select is(
+  (select role::text from public.memberships where org_id = tests.org_id('initech')
+     and user_id = tests.user_id('operator@acme.test')),
+  'admin', 'its creator becomes its admin');
+select throws_ok($$ select public.create_organization('Again', 'initech') $$, '23505',
+  'an organization with slug "initech" already exists', 'slugs are unique, with a clear message');
+select throws_ok($$ select public.create_organization('Bad', 'Not A Slug!') $$, '23514', null,
+  'a malformed slug is refused');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- anon: nothing
+-- ---------------------------------------------------------------------------
+set local role anon;
+select throws_ok($$ select * from public.organizations $$, '42501', null,
+  'anon cannot read organizations');
+select throws_ok($$ select * from public.memberships $$, '42501', null,
+  'anon cannot read memberships');
+select throws_ok($$ select public.create_organization('Anon', 'anon-org') $$, '42501', null,
+  'anon cannot create organizations');
+reset role;
+
+select * from finish();
+rollback;
