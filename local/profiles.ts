@@ -28,8 +28,15 @@ export interface Profile {
 
 export const repoRoot = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 
+/**
+ * Ports are `base + 21` (functions), `+ 22` (Postgres), `+ 25` (Twilio sandbox): 54300
+ * for dev, as the Supabase CLI, 55300 for tests. `SCT_PORT_BASE` moves the dev stack
+ * elsewhere (the test of `npm start` runs a second dev stack on a fresh clone that way).
+ */
 export function profile(name: ProfileName): Profile {
-  const base = name === "dev" ? 54300 : 55300;
+  const override = Number(Deno.env.get("SCT_PORT_BASE"));
+  const devBase = override > 1024 && override < 65000 ? override : 54300;
+  const base = name === "dev" ? devBase : 55300;
   const dir = join(repoRoot, ".local", name);
   const dbPort = base + 22;
   return {
