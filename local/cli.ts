@@ -41,22 +41,26 @@ async function start(): Promise<void> {
   const info = await up(dev, { detached: false, say });
   await printBanner(info);
   say("Ctrl-C stops every process this command started");
-  let stopping = false;
-  const stop = async (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${reason}: stopping`);
-    await down(dev);
-    say("stopped");
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", () => stop("interrupted"));
-  Deno.addSignalListener("SIGTERM", () => stop("terminated"));
-  // A service that dies takes the stack down with it, loudly.
-  await Promise.race(info.services.map(async (s) => {
-    const status = await s.status;
-    if (!stopping) say(`${s.name} exited with code ${status.code}`);
-  }));
+  // One shutdown, whoever starts it: Ctrl-C, SIGTERM, or a service that died.
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string) =>
+    stopping ??= (async () => {
+      say(`${reason}: stopping`);
+      await down(dev);
+      say("stopped");
+    })();
+  Deno.addSignalListener("SIGINT", () => void stop("interrupted"));
+  Deno.addSignalListener("SIGTERM", () => void stop("terminated"));
+  await Promise.race([
+    ...info.services.map(async (s) => {
+      const status = await s.status;
+      if (!stopping) say(`${s.name} exited with code ${status.code}`);
+    }),
+    new Promise<void>((resolve) => {
+      Deno.addSignalListener("SIGINT", resolve);
+      Deno.addSignalListener("SIGTERM", resolve);
+    }),
+  ]);
   await stop("a service stopped");
 }
 

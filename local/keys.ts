@@ -81,16 +81,22 @@ export async function loadOrCreateKeys(dir: string): Promise<LocalKeys> {
   }
   await Deno.mkdir(dir, { recursive: true });
   const keys = await createKeys();
+  // Written whole to a private temp file, then linked into place: the link is atomic and
+  // fails if keys.json exists, so a reader never sees a half-written file.
+  const temp = join(dir, `.${KEYS_FILE}.${crypto.randomUUID()}`);
+  await Deno.writeTextFile(temp, JSON.stringify(keys, null, 2) + "\n", {
+    mode: 0o600,
+    createNew: true,
+  });
   try {
-    await Deno.writeTextFile(file, JSON.stringify(keys, null, 2) + "\n", {
-      mode: 0o600,
-      createNew: true,
-    });
+    await Deno.link(temp, file);
     return keys;
   } catch (error) {
     // Another process created the file first: use its keys, so both sign alike.
     if (error instanceof Deno.errors.AlreadyExists) return await readKeys(file);
     throw error;
+  } finally {
+    await Deno.remove(temp);
   }
 }
 

@@ -75,9 +75,14 @@ Deno.test({
       Deno.kill(-child.pid, "SIGINT");
       const status = await child.status;
       await collecting;
-      const left = await processesMentioning(clone);
+      // npm itself exits at once on SIGINT (130); the stack's own shutdown may finish after.
+      let left = await processesMentioning(clone);
+      for (let i = 0; i < 150 && left.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = await processesMentioning(clone);
+      }
       await Deno.remove(parent, { recursive: true }).catch(() => {});
-      assert.equal(status.code, 0, output);
+      assert.ok([0, 130].includes(status.code), `exit code ${status.code}:\n${output}`);
       assert.deepEqual(left, [], `processes left behind:\n${output}`);
     }
   },

@@ -150,11 +150,14 @@ Deno.test("errors: an unknown error is a generic 500; the real one only reaches 
   assert.equal(logged.request_id, body.error.request_id);
 });
 
-Deno.test("errors: thrown non-Error values are 500s too", async () => {
-  const { app } = appThrowing(() => "a string");
-  const res = await app.request("/boom");
-  assert.equal(res.status, 500);
-  assert.equal(((await res.json()) as ErrorBody).error.code, "internal_error");
+Deno.test("errors: non-Error values map to a generic 500 too", async () => {
+  for (const value of ["a string", { message: "leak" }, null]) {
+    const res = toErrorResponse(value, "r");
+    assert.equal(res.status, 500);
+    const text = await res.text();
+    assert.ok(!text.includes("leak") && !text.includes("a string"));
+    assert.equal((JSON.parse(text) as ErrorBody).error.code, "internal_error");
+  }
 });
 
 Deno.test("errors: an AppError's cause is logged, not sent", async () => {
