@@ -2,8 +2,8 @@
  * Cold start of each Edge Function: time from process spawn to the first answer, as
  * a ratio to a baseline measured in the same run (a function with no imports at all),
  * because these machines are noisy. Prints a markdown table; `--write` also records it
- * in bench/RESULTS.md. Needs a running stack for the functions' environment
- * (npm run up, or the test stack's env).
+ * in bench/RESULTS.md (between its cold-start markers). Needs a running stack for the
+ * functions' environment (npm run up).
  */
 import { stackEnv } from "../tests/support/stack.ts";
 
@@ -99,3 +99,17 @@ const table = [
   ...rows,
 ].join("\n");
 console.log(table);
+
+if (Deno.args.includes("--write")) {
+  const file = new URL("RESULTS.md", import.meta.url);
+  const text = await Deno.readTextFile(file);
+  const start = "<!-- cold-start:begin -->";
+  const end = "<!-- cold-start:end -->";
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`bench/RESULTS.md lacks ${start} … ${end}`);
+  await Deno.writeTextFile(
+    file,
+    `${text.slice(0, from + start.length)}\n${table}\n${text.slice(to)}`,
+  );
+}

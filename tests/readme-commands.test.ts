@@ -62,7 +62,14 @@ Deno.test({
         assert.ok(Date.now() < deadline, `npm start did not come up:\n${output}`);
         await new Promise((r) => setTimeout(r, 200));
       }
-      for (const expected of ["/functions/v1/", "SUPABASE_ANON_KEY", "admin@acme.test", "viewer@globex.test"]) {
+      for (
+        const expected of [
+          "/functions/v1/",
+          "SUPABASE_ANON_KEY",
+          "admin@acme.test",
+          "viewer@globex.test",
+        ]
+      ) {
         assert.ok(output.includes(expected), `the banner shows ${expected}`);
       }
       const token = output.match(/admin@acme\.test\s+(ey[\w-]+\.[\w-]+\.[\w-]+)/)?.[1];
