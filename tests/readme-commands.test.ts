@@ -32,65 +32,130 @@ async function processesMentioning(needle: string): Promise<number[]> {
   return pids;
 }
 
+async function npm(clone: string, base: number, args: string[]) {
+  const out = await new Deno.Command("npm", {
+    args,
+    cwd: clone,
+    env: { SCT_PORT_BASE: String(base) },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+/** Waits until no process mentions `needle`; returns those still there after the wait. */
+async function waitGone(needle: string, ms = 15_000): Promise<number[]> {
+  let left = await processesMentioning(needle);
+  for (const deadline = Date.now() + ms; left.length > 0 && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = await processesMentioning(needle);
+  }
+  return left;
+}
+
 Deno.test({
-  name: "README: npm start on a fresh clone comes up, shows the stack, and Ctrl-C stops it all",
+  name: "README commands on a fresh clone: npm start, npm run token, npm run up / down",
   // The clone's postgres runs as the postgres OS user when we are root: it must reach it.
   sanitizeResources: false,
-  async fn() {
+  async fn(t) {
     const parent = await Deno.makeTempDir({ prefix: "sct-clone-" });
     await Deno.chmod(parent, 0o755);
     const clone = `${parent}/repo`;
     await git(["clone", "--quiet", "--no-hardlinks", repo, clone]);
-    // Reuse the npm cache of this machine; nothing else is shared with the working tree.
     const base = 56300 + (freePort() % 50) * 10;
-    const child = new Deno.Command("setsid", {
-      args: ["npm", "start"],
-      cwd: clone,
-      env: { SCT_PORT_BASE: String(base), CI: "true" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let output = "";
-    const collect = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output += chunk;
-    };
-    const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
     try {
-      const deadline = Date.now() + 240_000;
-      while (!output.includes("Ctrl-C stops every process")) {
-        assert.ok(Date.now() < deadline, `npm start did not come up:\n${output}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      for (
-        const expected of [
-          "/functions/v1/",
-          "SUPABASE_ANON_KEY",
-          "admin@acme.test",
-          "viewer@globex.test",
-        ]
-      ) {
-        assert.ok(output.includes(expected), `the banner shows ${expected}`);
-      }
-      const token = output.match(/admin@acme\.test\s+(ey[\w-]+\.[\w-]+\.[\w-]+)/)?.[1];
-      assert.ok(token, "a token is printed for admin@acme.test");
-      const health = await fetch(`http://127.0.0.1:${base + 21}/functions/v1/health`);
-      assert.equal(health.status, 200, await health.text());
-      assert.ok((await processesMentioning(clone)).length >= 4, "services and Postgres run");
+      await t.step("npm start comes up, shows the stack, and Ctrl-C stops it all", async () => {
+        const child = new Deno.Command("setsid", {
+          args: ["npm", "start"],
+          cwd: clone,
+          env: { SCT_PORT_BASE: String(base), CI: "true" },
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        let output = "";
+        const collect = async (stream: ReadableStream<Uint8Array>) => {
+          for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output += chunk;
+        };
+        const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
+        try {
+          const deadline = Date.now() + 240_000;
+          while (!output.includes("Ctrl-C stops every process")) {
+            assert.ok(Date.now() < deadline, `npm start did not come up:\n${output}`);
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          for (
+            const expected of [
+              "/functions/v1/",
+              "SUPABASE_ANON_KEY",
+              "admin@acme.test",
+              "viewer@globex.test",
+            ]
+          ) {
+            assert.ok(output.includes(expected), `the banner shows ${expected}`);
+          }
+          assert.match(output, /admin@acme\.test\s+ey[\w-]+\.[\w-]+\.[\w-]+/);
+          const health = await fetch(`http://127.0.0.1:${base + 21}/functions/v1/health`);
+          assert.equal(health.status, 200, await health.text());
+          assert.ok((await processesMentioning(clone)).length >= 4, "services and Postgres run");
+
+          // npm run token prints only the JWT, and the JWT is one the stack accepts.
+          const token = await npm(clone, base, ["run", "token", "--", "admin@acme.test"]);
+          assert.equal(token.code, 0, token.stderr);
+          assert.match(token.stdout, /^ey[\w-]+\.[\w-]+\.[\w-]+\n$/);
+          const [, payload] = token.stdout.trim().split(".");
+          const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+          assert.equal(claims.sub, "a0000000-0000-4000-8000-000000000001");
+          assert.equal(claims.role, "authenticated");
+          const unknown = await npm(clone, base, ["run", "token", "--", "nobody@acme.test"]);
+          assert.notEqual(unknown.code, 0);
+          assert.equal(unknown.stdout, "", "no token for an unknown user");
+        } finally {
+          // Ctrl-C in a terminal signals the whole foreground process group.
+          Deno.kill(-child.pid, "SIGINT");
+          const status = await child.status;
+          await collecting;
+          // npm itself exits at once on SIGINT (130); the stack's own shutdown may end later.
+          assert.ok([0, 130].includes(status.code), `exit code ${status.code}:\n${output}`);
+          assert.deepEqual(await waitGone(clone), [], `processes left behind:\n${output}`);
+        }
+      });
+
+      await t.step("npm run up returns with every service answering; down stops them", async () => {
+        const up = await npm(clone, base, ["run", "up"]);
+        try {
+          assert.equal(up.code, 0, up.stderr);
+          const env = await Deno.readTextFile(`${clone}/.local/env`);
+          for (
+            const name of [
+              "SUPABASE_URL",
+              "SUPABASE_DB_URL",
+              "SUPABASE_ANON_KEY",
+              "SUPABASE_SERVICE_ROLE_KEY",
+              "SUPABASE_JWKS_URL",
+              "TWILIO_API_BASE",
+              "TWILIO_ACCOUNT_SID",
+              "TWILIO_AUTH_TOKEN",
+            ]
+          ) {
+            assert.match(env, new RegExp(`^${name}=\\S+$`, "m"), `.local/env has ${name}`);
+          }
+          // up has returned: the services it left running answer at once.
+          const health = await fetch(`http://127.0.0.1:${base + 21}/functions/v1/health`);
+          assert.equal(health.status, 200, await health.text());
+        } finally {
+          const down = await npm(clone, base, ["run", "down"]);
+          assert.equal(down.code, 0, down.stderr);
+          assert.deepEqual(await waitGone(clone, 2000), [], "down leaves no process behind");
+        }
+      });
     } finally {
-      // Ctrl-C in a terminal signals the whole foreground process group.
-      Deno.kill(-child.pid, "SIGINT");
-      const status = await child.status;
-      await collecting;
-      // npm itself exits at once on SIGINT (130); the stack's own shutdown may finish after.
-      let left = await processesMentioning(clone);
-      for (let i = 0; i < 150 && left.length > 0; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        left = await processesMentioning(clone);
-      }
       await Deno.remove(parent, { recursive: true }).catch(() => {});
-      assert.ok([0, 130].includes(status.code), `exit code ${status.code}:\n${output}`);
-      assert.deepEqual(left, [], `processes left behind:\n${output}`);
     }
   },
 });
