@@ -85,6 +85,27 @@ async function psqlShell(args: string[]): Promise<number> {
   return (await child.status).code;
 }
 
+/** Every benchmark in bench/, against the running dev stack; each records its table. */
+async function bench(): Promise<number> {
+  if (!(await postgresRunning(dev))) throw new Error("the dev stack is not running: npm run up");
+  let failed = 0;
+  for (const script of ["cold-start.ts"]) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "--quiet",
+        new URL(`../bench/${script}`, import.meta.url).pathname,
+        "--write",
+      ],
+      env: { ...(await readEnvFile(dev)), LOCAL_PROFILE_DIR: dev.dir },
+      stdin: "null",
+    }).spawn();
+    if (!(await child.status).success) failed++;
+  }
+  return failed === 0 ? 0 : 1;
+}
+
 async function main(): Promise<number> {
   const [command, ...rest] = Deno.args;
   switch (command) {
@@ -108,8 +129,10 @@ async function main(): Promise<number> {
       return await psqlShell(rest);
     case "test":
       return await runTests(rest);
+    case "bench":
+      return await bench();
     default:
-      console.error("usage: cli.ts start|up|down|token <email>|psql|test");
+      console.error("usage: cli.ts start|up|down|token <email>|psql|test|bench");
       return 2;
   }
 }
