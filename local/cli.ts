@@ -37,31 +37,39 @@ async function printBanner(info: StackInfo): Promise<void> {
   console.log(lines.join("\n") + "\n");
 }
 
+/**
+ * npm start: the stack in the foreground. Ctrl-C at any moment (during start-up too)
+ * stops every process this command started; so does a service that dies.
+ */
 async function start(): Promise<void> {
-  const info = await up(dev, { detached: false, say });
+  const interrupted = new AbortController();
+  let reason = "interrupted";
+  const onSignal = (name: string) => () => {
+    reason = name;
+    interrupted.abort(new Error(`${name} during start-up`));
+  };
+  Deno.addSignalListener("SIGINT", onSignal("interrupted"));
+  Deno.addSignalListener("SIGTERM", onSignal("terminated"));
+  // up() stops whatever it started when it fails or is interrupted.
+  const info = await up(dev, { detached: false, say, signal: interrupted.signal });
   await printBanner(info);
   say("Ctrl-C stops every process this command started");
-  // One shutdown, whoever starts it: Ctrl-C, SIGTERM, or a service that died.
-  let stopping: Promise<void> | undefined;
-  const stop = (reason: string) =>
-    stopping ??= (async () => {
-      say(`${reason}: stopping`);
-      await down(dev);
-      say("stopped");
-    })();
-  Deno.addSignalListener("SIGINT", () => void stop("interrupted"));
-  Deno.addSignalListener("SIGTERM", () => void stop("terminated"));
+  const stopRequested = new Promise<void>((resolve) => {
+    if (interrupted.signal.aborted) resolve();
+    interrupted.signal.addEventListener("abort", () => resolve());
+  });
   await Promise.race([
+    stopRequested,
     ...info.services.map(async (s) => {
       const status = await s.status;
-      if (!stopping) say(`${s.name} exited with code ${status.code}`);
-    }),
-    new Promise<void>((resolve) => {
-      Deno.addSignalListener("SIGINT", resolve);
-      Deno.addSignalListener("SIGTERM", resolve);
+      if (!interrupted.signal.aborted) {
+        reason = `${s.name} exited with code ${status.code}`;
+      }
     }),
   ]);
-  await stop("a service stopped");
+  say(`${reason}: stopping`);
+  await down(dev);
+  say("stopped");
 }
 
 async function token(email: string | undefined): Promise<void> {
@@ -113,7 +121,11 @@ async function main(): Promise<number> {
       await start();
       return 0;
     case "up": {
-      const info = await up(dev, { detached: true, say });
+      const interrupted = new AbortController();
+      const abort = () => interrupted.abort(new Error("interrupted during start-up"));
+      Deno.addSignalListener("SIGINT", abort);
+      Deno.addSignalListener("SIGTERM", abort);
+      const info = await up(dev, { detached: true, say, signal: interrupted.signal });
       say(`stack is up; environment written to ${dev.envFile}`);
       say(`functions: ${info.env.SUPABASE_URL}/functions/v1/<name>  logs: ${dev.logDir}`);
       return 0;

@@ -88,9 +88,12 @@ grant anon, authenticated, service_role to supabase_realtime_admin;
 -- realtime.messages through supautils.policy_grants (an extension not available here). Realtime's
 -- own migration keeps the membership when supautils is absent ("so postgres can manage policies
 -- via inheritance"); we do the same so migrations can CREATE POLICY on realtime.messages.
+-- To keep that from reaching further than hosted allows, the role owns nothing but
+-- realtime.messages (and its partition) and has no CREATE on schema realtime: the realtime
+-- functions belong to supabase_admin, so postgres can neither replace them nor add objects.
 grant supabase_realtime_admin to postgres;
 comment on role supabase_realtime_admin is
-  'Hosted Supabase Realtime service role: owns realtime.messages and the realtime functions; NOINHERIT CREATEROLE LOGIN REPLICATION, search_path realtime. Locally postgres is a member (hosted uses supautils.policy_grants instead) so migrations can add policies on realtime.messages. No password: no Realtime server runs here.';
+  'Hosted Supabase Realtime service role: owns realtime.messages (hosted: also the realtime functions); NOINHERIT CREATEROLE LOGIN REPLICATION, search_path realtime. Locally postgres is a member (hosted uses supautils.policy_grants instead) so migrations can add policies on realtime.messages. No password: no Realtime server runs here.';
 
 -- ============================================================================================
 -- 2. Database and schema public
@@ -319,9 +322,9 @@ comment on publication supabase_realtime is
 create schema realtime authorization supabase_admin;
 grant usage on schema realtime to postgres with grant option;
 grant usage on schema realtime to anon, authenticated, service_role;
-grant all on schema realtime to supabase_realtime_admin with grant option;
+grant usage on schema realtime to supabase_realtime_admin with grant option;
 comment on schema realtime is
-  'Hosted Supabase Realtime schema: owned by supabase_admin, objects owned by supabase_realtime_admin; USAGE for postgres (grantable, no CREATE), anon, authenticated, service_role. Only Broadcast-from-database objects are reproduced (no Postgres Changes machinery: realtime.subscription, apply_rls, list_changes).';
+  'Hosted Supabase Realtime schema: owned by supabase_admin, realtime.messages owned by supabase_realtime_admin (no CREATE on the schema for it); USAGE for postgres (grantable, no CREATE), anon, authenticated, service_role. Only Broadcast-from-database objects are reproduced (no Postgres Changes machinery: realtime.subscription, apply_rls, list_changes).';
 
 create table realtime.messages (
   topic       text not null,
@@ -419,10 +422,12 @@ exception
 end;
 $$;
 
-alter function realtime.topic() owner to supabase_realtime_admin;
-alter function realtime.send(jsonb, text, text, boolean) owner to supabase_realtime_admin;
+-- Owned by supabase_admin (hosted: supabase_realtime_admin) so that postgres, a member of
+-- supabase_realtime_admin locally, cannot replace them.
+alter function realtime.topic() owner to supabase_admin;
+alter function realtime.send(jsonb, text, text, boolean) owner to supabase_admin;
 alter function realtime.broadcast_changes(text, text, text, text, text, record, record, text)
-  owner to supabase_realtime_admin;
+  owner to supabase_admin;
 -- EXECUTE stays granted to PUBLIC, as hosted: realtime.send runs as the caller, so RLS on
 -- realtime.messages decides whether the insert is allowed (a refusal becomes a WARNING).
 comment on function realtime.topic() is

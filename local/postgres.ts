@@ -4,7 +4,7 @@
  * started and stopped with pg_ctl. The cluster superuser is `supabase_admin`, as on
  * hosted; `postgres` is an ordinary role created by platform.sql.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Profile } from "./profiles.ts";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
@@ -86,7 +86,10 @@ export async function clusterExists(p: Profile): Promise<boolean> {
 /** Creates the cluster if it does not exist; returns true when it was created now. */
 export async function ensureCluster(p: Profile): Promise<boolean> {
   await Deno.mkdir(p.logDir, { recursive: true });
-  await chownToServer(p.logDir);
+  // Parents stay traversable (0755): only the server folder itself is private to its user.
+  await Deno.mkdir(dirname(p.serverDir), { recursive: true, mode: 0o755 });
+  await Deno.mkdir(p.serverDir, { recursive: true, mode: 0o700 });
+  await chownToServer(p.serverDir);
   if (await clusterExists(p)) return false;
   await Deno.mkdir(p.pgData, { recursive: true, mode: 0o700 });
   await chownToServer(p.pgData);
@@ -115,7 +118,7 @@ export async function startPostgres(p: Profile): Promise<void> {
     "-D",
     p.pgData,
     "-l",
-    join(p.logDir, "postgres.log"),
+    p.serverLog,
     "-w",
     "-t",
     "60",

@@ -3,7 +3,8 @@
  * uses) and `test` (npm test: its own ports and data folder, so tests pass whether
  * or not a dev stack is running).
  */
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export type ProfileName = "dev" | "test";
@@ -12,7 +13,13 @@ export interface Profile {
   name: ProfileName;
   /** Folder holding everything this stack writes (git-ignored). */
   dir: string;
+  /**
+   * Folder of the Postgres cluster and its log, owned by the server's OS user. Inside
+   * `dir` unless that user could not reach it (see serverDirFor).
+   */
+  serverDir: string;
   pgData: string;
+  serverLog: string;
   /** Unix socket folder: kept short, socket paths are limited to 107 bytes. */
   socketDir: string;
   logDir: string;
@@ -39,10 +46,13 @@ export function profile(name: ProfileName): Profile {
   const base = name === "dev" ? devBase : 55300;
   const dir = join(repoRoot, ".local", name);
   const dbPort = base + 22;
+  const serverDir = serverDirFor(repoRoot, name, Deno.uid() === 0);
   return {
     name,
     dir,
-    pgData: join(dir, "pgdata"),
+    serverDir,
+    pgData: join(serverDir, "pgdata"),
+    serverLog: join(serverDir, "postgres.log"),
     socketDir: `/tmp/sct-${dbPort}`,
     logDir: join(dir, "logs"),
     pidsFile: join(dir, "pids.json"),
@@ -52,4 +62,28 @@ export function profile(name: ProfileName): Profile {
     twilioPort: base + 25,
     fastUnsafe: name === "test",
   };
+}
+
+/** Whether every folder from `path` up to `/` lets other users through (o+x). */
+export function traversableByOthers(path: string): boolean {
+  for (let dir = path;; dir = dirname(dir)) {
+    try {
+      if (((Deno.statSync(dir).mode ?? 0) & 0o001) === 0) return false;
+    } catch {
+      return false;
+    }
+    if (dir === dirname(dir)) return true;
+  }
+}
+
+/**
+ * Where the cluster lives. As root, Postgres runs as the `postgres` OS user, which must
+ * reach its data folder: a checkout under a private folder (such as /root, mode 0700)
+ * gets its cluster under /var/tmp instead, named after the checkout so stacks of
+ * different checkouts never share one.
+ */
+export function serverDirFor(root: string, name: ProfileName, asRoot: boolean): string {
+  if (!asRoot || traversableByOthers(root)) return join(root, ".local", name, "server");
+  const id = createHash("sha256").update(root).digest("hex").slice(0, 12);
+  return join("/var/tmp", `sct-${id}`, name);
 }

@@ -76,13 +76,21 @@ async function supabaseCli(args: string[]): Promise<string> {
   return text;
 }
 
+/** platform.sql runs in one transaction: its roles and schemas exist only if it completed. */
+async function platformApplied(p: Profile): Promise<boolean> {
+  const out = await psql(p, {
+    sql: "select to_regrole('authenticator') is not null and to_regnamespace('vault') is not null",
+  });
+  return out.trim() === "t";
+}
+
 /**
- * Brings the database to the repository's state: platform.sql once on a new cluster
- * (plus pgTAP and plpgsql_check, which tests and lint use), then every migration not yet
- * applied and the seed, through `supabase db push` exactly as against hosted.
+ * Brings the database to the repository's state: platform.sql once (plus pgTAP and
+ * plpgsql_check, which tests and lint use), then every migration not yet applied and the
+ * seed, through `supabase db push` exactly as against hosted.
  */
-async function prepareDatabase(p: Profile, fresh: boolean, say: (s: string) => void) {
-  if (fresh) {
+async function prepareDatabase(p: Profile, say: (s: string) => void) {
+  if (!(await platformApplied(p))) {
     say("applying local/platform.sql");
     await psql(p, { file: join(repoRoot, "local", "platform.sql") });
     await psql(p, {
@@ -97,41 +105,67 @@ async function prepareDatabase(p: Profile, fresh: boolean, say: (s: string) => v
   say(out.trim().split("\n").filter((l) => l.trim()).slice(-1)[0] ?? "");
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000) {
+/**
+ * Waits until `probe` says the service is ours and ready; fails at once when the service
+ * exits or start-up is interrupted, instead of waiting out the timeout.
+ */
+async function waitReady(
+  service: RunningService,
+  probe: () => Promise<boolean>,
+  signal?: AbortSignal,
+  timeoutMs = 60_000,
+): Promise<void> {
+  let exited: Deno.CommandStatus | undefined;
+  service.status.then((status) => exited = status, () => {});
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    if (exited) {
+      throw new Error(
+        `${service.name} exited with code ${exited.code} during start-up (see its log)`,
+      );
+    }
     try {
       if (await probe()) return;
     } catch {
-      // not ready yet
+      // not answering yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${what} did not become ready within ${timeoutMs / 1000} s`);
-}
-
-async function answers(url: string): Promise<boolean> {
-  const res = await fetch(url);
-  await res.body?.cancel();
-  return res.status < 500;
+  throw new Error(`${service.name} did not become ready within ${timeoutMs / 1000} s`);
 }
 
 export interface UpOptions {
   /** npm run up: services outlive this process, output goes to log files. */
   detached: boolean;
   say?: (line: string) => void;
+  /** Aborted by Ctrl-C during start-up: up() stops what it started and rejects. */
+  signal?: AbortSignal;
 }
 
+/** Starts the stack; on any failure or interruption, stops whatever it had started. */
 export async function up(p: Profile, opts: UpOptions): Promise<StackInfo> {
+  try {
+    return await bringUp(p, opts);
+  } catch (error) {
+    await down(p);
+    throw error;
+  }
+}
+
+async function bringUp(p: Profile, opts: UpOptions): Promise<StackInfo> {
   const say = opts.say ?? (() => {});
+  const signal = opts.signal;
   await Deno.mkdir(p.dir, { recursive: true });
   await stopServices(p);
-  const fresh = await ensureCluster(p);
+  await ensureCluster(p);
   if (!(await postgresRunning(p))) {
     say(`starting Postgres on 127.0.0.1:${p.dbPort}`);
     await startPostgres(p);
   }
-  await prepareDatabase(p, fresh, say);
+  signal?.throwIfAborted();
+  await prepareDatabase(p, say);
+  signal?.throwIfAborted();
   const keys = await loadOrCreateKeys(p.dir);
   const env = await stackEnv(p, keys);
   await writeEnvFile(p, env);
@@ -158,21 +192,36 @@ export async function up(p: Profile, opts: UpOptions): Promise<StackInfo> {
     },
   ];
   const services: RunningService[] = [];
-  for (const spec of specs) services.push(spawnService(p, spec, opts.detached));
-  await Deno.writeTextFile(
-    p.pidsFile,
-    JSON.stringify(services.map(({ name, pid, script }) => ({ name, pid, script }))),
-  );
+  for (const spec of specs) {
+    services.push(spawnService(p, spec, opts.detached));
+    // Recorded one by one, so an interrupted start-up can still stop each of them.
+    await Deno.writeTextFile(
+      p.pidsFile,
+      JSON.stringify(services.map(({ name, pid, script }) => ({ name, pid, script }))),
+    );
+  }
+  const [twilio, functions, pgNet] = services;
 
-  await waitFor("Twilio sandbox", () => answers(`${env.TWILIO_API_BASE}/_sandbox/config`));
-  await waitFor("functions gateway", () => answers(env.SUPABASE_JWKS_URL));
-  await waitFor("pg_net worker", async () => {
+  // Each probe checks that the answer comes from this stack, not a stray server on the port.
+  const basicAuth = `Basic ${btoa(`${env.TWILIO_ACCOUNT_SID}:${env.TWILIO_AUTH_TOKEN}`)}`;
+  await waitReady(twilio, async () => {
+    const url = `${env.TWILIO_API_BASE}/2010-04-01/Accounts/${env.TWILIO_ACCOUNT_SID}.json`;
+    const res = await fetch(url, { headers: { authorization: basicAuth } });
+    await res.body?.cancel();
+    return res.status === 200;
+  }, signal);
+  await waitReady(functions, async () => {
+    const res = await fetch(env.SUPABASE_JWKS_URL);
+    const body = res.ok ? await res.json() : (await res.body?.cancel(), { keys: [] });
+    return body.keys?.[0]?.kid === keys.kid;
+  }, signal);
+  await waitReady(pgNet, async () => {
     const seen = await psql(p, {
       sql:
         `select count(*) from pg_stat_activity where application_name = '${WORKER_APPLICATION_NAME}'`,
     });
     return Number(seen.trim()) > 0;
-  });
+  }, signal);
   return { env, services };
 }
 

@@ -55,7 +55,11 @@ async function timed(name: string, fn: () => Promise<Omit<StepResult, "name" | "
 
 async function staticChecks(): Promise<Omit<StepResult, "name" | "seconds">> {
   const deno = Deno.execPath();
-  const steps = [["fmt", "--check"], ["lint"], ["check", "supabase/functions", "local", "tests"]];
+  const steps = [
+    ["fmt", "--check"],
+    ["lint"],
+    ["check", "supabase/functions", "local", "tests", "bench"],
+  ];
   let failed = 0;
   for (const args of steps) if (!(await run(deno, args)).ok) failed++;
   return { passed: steps.length - failed, failed, ok: failed === 0 };
@@ -106,22 +110,25 @@ export async function runTests(filters: string[]): Promise<number> {
   const started = performance.now();
   await down(p);
   await Deno.remove(p.dir, { recursive: true }).catch(() => {});
+  await Deno.remove(p.serverDir, { recursive: true }).catch(() => {});
   const results: StepResult[] = [];
-  const cleanup = async () => {
-    await down(p);
-  };
-  const onSignal = () => cleanup().then(() => Deno.exit(130));
+  // Ctrl-C or SIGTERM: no further step starts (running ones get the signal from the
+  // terminal themselves), and the stack is stopped on the way out, as after any run.
+  const interrupted = new AbortController();
+  const onSignal = () => interrupted.abort(new Error("interrupted"));
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
     results.push(await timed("static checks (deno fmt, lint, check)", staticChecks));
-    const stack = await up(p, { detached: true, say });
+    const stack = await up(p, { detached: true, say, signal: interrupted.signal });
     say(`test stack up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    interrupted.signal.throwIfAborted();
     results.push(await timed("pgTAP (pg_prove)", () => pgTap(p.socketDir, p.dbPort)));
-    const env = { ...stack.env, LOCAL_PROFILE_DIR: p.dir, LOCAL_DB_SOCKET_DIR: p.socketDir };
+    interrupted.signal.throwIfAborted();
+    const env = { ...stack.env, LOCAL_PROFILE_DIR: p.dir };
     results.push(await timed("Deno tests", () => denoTests(env, filters)));
   } finally {
-    await cleanup();
+    await down(p);
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }

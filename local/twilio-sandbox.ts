@@ -114,8 +114,8 @@ function optionsFromEnv(): SandboxOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error("TWILIO_SANDBOX_PORT must be a port number (0 picks a free one)");
   }
-  const accountSid = Deno.env.get("TWILIO_ACCOUNT_SID") ?? "";
-  const authToken = Deno.env.get("TWILIO_AUTH_TOKEN") ?? "";
+  const accountSid = Deno.env.get("TWILIO_ACCOUNT_SID");
+  const authToken = Deno.env.get("TWILIO_AUTH_TOKEN");
   if (!accountSid || !authToken) {
     throw new Error("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set");
   }

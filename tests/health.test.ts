@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort, stackEnv } from "./support/stack.ts";
-import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.ts";
+import { startBlackhole, startTcpProxy, type TcpProxy } from "./support/tcp-proxy.ts";
 
 interface Gateway {
   base: string;
@@ -57,13 +57,40 @@ async function startGatewayProcess(overrides: Record<string, string>): Promise<G
 interface HealthBody {
   status: string;
   down: string[];
+  checked_at: string;
   checks: Record<string, { ok: boolean; error?: string; [detail: string]: unknown }>;
 }
 
-async function health(base: string): Promise<{ status: number; body: HealthBody }> {
-  const res = await fetch(`${base}/functions/v1/health`);
+/** Health as the platform's operator sees it: with the service-role key, every detail. */
+async function health(
+  base: string,
+  token: string | null = stackEnv().SUPABASE_SERVICE_ROLE_KEY,
+): Promise<{ status: number; body: HealthBody }> {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const res = await fetch(`${base}/functions/v1/health`, {
+    headers,
+    signal: AbortSignal.timeout(30_000),
+  });
   return { status: res.status, body: await res.json() };
 }
+
+Deno.test("health: the public answer names what is down but shows no details", async () => {
+  const env = stackEnv();
+  for (const token of [null, env.SUPABASE_ANON_KEY, "not-a-token"]) {
+    const { status, body } = await health(env.SUPABASE_URL, token);
+    assert.equal(status, 200);
+    assert.deepEqual(Object.keys(body).sort(), ["checked_at", "down", "status"]);
+    assert.equal(body.status, "ok");
+  }
+});
+
+Deno.test("health: its OpenAPI document describes the route", async () => {
+  const res = await fetch(`${stackEnv().SUPABASE_URL}/functions/v1/health/openapi.json`);
+  assert.equal(res.status, 200);
+  const doc = await res.json();
+  assert.ok(doc.paths["/health"].get.responses["503"], "the 503 answer is documented");
+  assert.ok(doc.components.schemas.HealthReport);
+});
 
 Deno.test("health: 200 with every check up on the running stack", async () => {
   const { status, body } = await health(stackEnv().SUPABASE_URL);
@@ -102,6 +129,23 @@ Deno.test("health: 503 naming the database when it stops, 200 again when it is b
   } finally {
     await gateway.stop();
     await proxy.close();
+  }
+});
+
+Deno.test("health: a hung database gives a prompt 503, not a hung health check", async () => {
+  const hung = startBlackhole();
+  const url = new URL(stackEnv().SUPABASE_DB_URL);
+  url.port = String(hung.port);
+  const gateway = await startGatewayProcess({ SUPABASE_DB_URL: url.toString() });
+  try {
+    // health() gives up after 30 s: a health check that hangs fails this test.
+    const { status, body } = await health(gateway.base);
+    assert.equal(status, 503);
+    assert.ok(body.down.includes("database"));
+    assert.match(body.checks.database.error ?? "", /timed out/);
+  } finally {
+    await gateway.stop();
+    await hung.close();
   }
 });
 

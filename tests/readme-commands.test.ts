@@ -32,11 +32,25 @@ async function processesMentioning(needle: string): Promise<number[]> {
   return pids;
 }
 
+/**
+ * What a new user's shell has: nothing of the test stack's environment leaks in. HOME
+ * keeps npm's and Deno's download caches, as a user's machine would.
+ */
+function userEnv(base: number): Record<string, string> {
+  const env: Record<string, string> = { SCT_PORT_BASE: String(base) };
+  for (const name of ["PATH", "HOME", "LANG", "TMPDIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
 async function npm(clone: string, base: number, args: string[]) {
   const out = await new Deno.Command("npm", {
     args,
     cwd: clone,
-    env: { SCT_PORT_BASE: String(base) },
+    env: userEnv(base),
+    clearEnv: true,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -73,7 +87,8 @@ Deno.test({
         const child = new Deno.Command("setsid", {
           args: ["npm", "start"],
           cwd: clone,
-          env: { SCT_PORT_BASE: String(base), CI: "true" },
+          env: userEnv(base),
+          clearEnv: true,
           stdin: "null",
           stdout: "piped",
           stderr: "piped",

@@ -66,8 +66,9 @@ grant update (name) on public.organizations to authenticated;
 grant select on public.profiles to authenticated;
 grant update (full_name) on public.profiles to authenticated;
 
+-- No INSERT: members join by accepting an invitation (see the invitations migration), so
+-- nobody can be added to an organization, and shown to its members, without consent.
 grant select, delete on public.memberships to authenticated;
-grant insert (org_id, user_id, role) on public.memberships to authenticated;
 grant update (role) on public.memberships to authenticated;
 
 grant select, insert, update, delete on public.organizations, public.profiles, public.memberships
@@ -125,12 +126,18 @@ create trigger on_auth_user_email_changed after update of email on auth.users
 -- and a membership never moves to another organization or user.
 create function private.guard_membership_change() returns trigger
 language plpgsql
+security definer
 set search_path = ''
 as $$
 begin
   if tg_op = 'UPDATE' and (new.org_id <> old.org_id or new.user_id <> old.user_id) then
     raise exception 'a membership cannot move to another organization or user'
-      using errcode = '23514', hint = 'Delete it and insert a new one.';
+      using errcode = '23514', hint = 'Remove the membership and invite the person again.';
+  end if;
+  if old.role = 'admin' and (tg_op = 'DELETE' or new.role <> 'admin') then
+    -- Serialise admin removals per organization: two admins demoting each other at once
+    -- would otherwise each still see the other and leave the organization with none.
+    perform pg_advisory_xact_lock(hashtextextended('memberships.admins:' || old.org_id::text, 0));
   end if;
   if old.role = 'admin'
      and (tg_op = 'DELETE' or new.role <> 'admin')
@@ -148,7 +155,7 @@ begin
 end;
 $$;
 comment on function private.guard_membership_change() is
-  'Keeps at least one admin per organization and memberships pinned to their org and user.';
+  'Keeps at least one admin per organization (race-free) and memberships pinned to their org and user.';
 
 create trigger memberships_guard_change before update or delete on public.memberships
   for each row execute function private.guard_membership_change();
@@ -235,10 +242,6 @@ create policy profiles_update_policy on public.profiles
 create policy memberships_select_policy on public.memberships
   for select to authenticated
   using (org_id in (select private.org_ids_with_role()));
-
-create policy memberships_insert_policy on public.memberships
-  for insert to authenticated
-  with check (org_id in (select private.org_ids_with_role('{admin}')));
 
 create policy memberships_update_policy on public.memberships
   for update to authenticated

@@ -6,7 +6,7 @@
 set search_path to public, extensions;
 
 begin;
-select plan(81);
+select plan(83);
 
 -- ============================================================================================
 -- Actor: postgres (the role migrations and `supabase db push` run as)
@@ -21,8 +21,9 @@ select is((select rolsuper from pg_roles where rolname = 'postgres'), false,
 select ok((select rolbypassrls and rolcreaterole and rolcreatedb and rolcanlogin and rolreplication
            from pg_roles where rolname = 'postgres'),
   'postgres: LOGIN CREATEROLE CREATEDB REPLICATION BYPASSRLS');
-select ok((select rolbypassrls and not rolcanlogin from pg_roles where rolname = 'service_role'),
-  'service_role: NOLOGIN BYPASSRLS');
+select ok((select rolbypassrls and not rolcanlogin and not rolsuper
+           from pg_roles where rolname = 'service_role'),
+  'service_role: NOLOGIN BYPASSRLS, not a superuser');
 select ok((select not rolcanlogin and not rolbypassrls and not rolsuper
            from pg_roles where rolname = 'anon'),
   'anon: NOLOGIN, no BYPASSRLS');
@@ -288,6 +289,30 @@ reset role;
 select is((select count(*)::int from realtime.messages
            where topic in ('platform:anon', 'platform:authenticated')),
   0, 'RLS without policies refused the API roles'' broadcasts');
+
+-- Platform schemas stay the platform's: our migrations run as postgres and must never create
+-- objects in them (policies on realtime.messages and triggers on auth.users have no owner and
+-- are the documented exceptions).
+select is_empty($$
+  select format('%s %s.%s (owner %s)', kind, nsp, name, owner) from (
+    select 'relation' as kind, n.nspname as nsp, c.relname as name,
+           pg_get_userbyid(c.relowner) as owner
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    union all
+    select 'function', n.nspname, p.proname, pg_get_userbyid(p.proowner)
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    union all
+    select 'type', n.nspname, t.typname, pg_get_userbyid(t.typowner)
+    from pg_type t join pg_namespace n on n.oid = t.typnamespace
+  ) objects
+  where nsp in ('auth', 'realtime', 'vault', 'net')
+    and owner not in ('supabase_admin', 'supabase_auth_admin', 'supabase_realtime_admin')
+$$, 'every object in auth, realtime, vault and net belongs to a platform role');
+select is_empty($$
+  select nspname from pg_namespace
+  where nspname in ('auth', 'realtime', 'vault', 'net')
+    and has_schema_privilege('postgres', oid, 'CREATE')
+$$, 'postgres cannot create objects in auth, realtime, vault or net');
 
 select * from finish();
 rollback;

@@ -1,11 +1,11 @@
 -- Tenancy: organizations, profiles and memberships, allowed and denied per role and org.
 begin;
 set search_path to public, extensions;
-select plan(40);
+select plan(54);
 
 -- Test helpers, rolled back with everything else.
 create schema tests;
-grant usage on schema tests to anon, authenticated;
+grant usage on schema tests to anon, authenticated, service_role;
 create function tests.authenticate_as(user_email text) returns void
 language plpgsql as $$
 declare
@@ -28,7 +28,7 @@ create function tests.user_id(user_email text) returns uuid
 language sql security definer set search_path = '' as $$
   select id from auth.users where email = user_email
 $$;
-grant execute on all functions in schema tests to anon, authenticated;
+grant execute on all functions in schema tests to anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------
 -- Structure
@@ -72,17 +72,14 @@ select is((select name from public.organizations where slug = 'acme'), 'Acme Cor
   'the rename took effect');
 select throws_ok($$ update public.organizations set slug = 'acme2' $$, '42501', null,
   'nobody may change a slug through the API (column grant)');
-select lives_ok(
-  $$ update public.memberships set role = 'operator' where user_id = tests.user_id('manager@acme.test') $$,
-  'admin may change a member''s role');
-select lives_ok(
-  $$ insert into public.memberships (org_id, user_id, role)
-     values (tests.org_id('acme'), 'c0000000-0000-4000-8000-000000000001', 'viewer') $$,
-  'admin may add a member to their organization');
+select throws_ok($$ insert into public.organizations (name, slug) values ('X', 'x') $$, '42501',
+  null, 'organizations are created only through create_organization');
+select throws_ok($$ delete from public.organizations where slug = 'acme' $$, '42501', null,
+  'organizations cannot be deleted through the API');
 select throws_ok(
   $$ insert into public.memberships (org_id, user_id, role)
-     values (tests.org_id('globex'), tests.user_id('admin@acme.test'), 'admin') $$,
-  '42501', null, 'admin may not add anyone to another organization');
+     values (tests.org_id('acme'), 'c0000000-0000-4000-8000-000000000001', 'viewer') $$,
+  '42501', null, 'not even an admin may add a member directly: people join by invitation');
 select throws_ok(
   $$ delete from public.memberships where user_id = tests.user_id('admin@acme.test') $$,
   '23514', null, 'the last admin cannot leave');
@@ -96,7 +93,54 @@ select is_empty(
 reset role;
 
 -- ---------------------------------------------------------------------------
--- Acme manager (now operator) and viewer: read, but not administer
+-- Acme campaign manager: reads, but does not administer the organization
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('manager@acme.test');
+select results_eq($$ select slug from public.organizations $$, array['acme'],
+  'manager sees only their organization');
+select is_empty($$ update public.organizations set name = 'Hijacked' returning 1 $$,
+  'manager cannot rename the organization');
+select is_empty(
+  $$ update public.memberships set role = 'admin' where user_id = tests.user_id('manager@acme.test')
+     returning 1 $$,
+  'manager cannot promote themselves');
+select is_empty(
+  $$ delete from public.memberships where user_id = tests.user_id('operator@acme.test') returning 1 $$,
+  'manager cannot remove another member');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- Acme operator: the same limits
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('operator@acme.test');
+select is((select count(*)::int from public.memberships), 4, 'operator sees the Acme members');
+select is_empty(
+  $$ update public.memberships set role = 'viewer' where user_id = tests.user_id('manager@acme.test')
+     returning 1 $$,
+  'operator cannot change another member''s role');
+select is_empty(
+  $$ delete from public.memberships where user_id = tests.user_id('viewer@acme.test') returning 1 $$,
+  'operator cannot remove another member');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- Acme admin administers members
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('admin@acme.test');
+select lives_ok(
+  $$ update public.memberships set role = 'admin' where user_id = tests.user_id('manager@acme.test') $$,
+  'admin may change a member''s role');
+select lives_ok(
+  $$ delete from public.memberships where user_id = tests.user_id('operator@acme.test') $$,
+  'admin may remove another member');
+select lives_ok(
+  $$ update public.memberships set role = 'campaign_manager'
+     where user_id = tests.user_id('admin@acme.test') $$,
+  'an admin may step down while another admin remains');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- Acme viewer: reads, edits only their own profile, may leave
 -- ---------------------------------------------------------------------------
 select tests.authenticate_as('viewer@acme.test');
 select results_eq($$ select slug from public.organizations $$, array['acme'],
@@ -164,8 +208,22 @@ select throws_ok($$ select * from public.organizations $$, '42501', null,
   'anon cannot read organizations');
 select throws_ok($$ select * from public.memberships $$, '42501', null,
   'anon cannot read memberships');
+select throws_ok($$ select * from public.profiles $$, '42501', null,
+  'anon cannot read profiles');
 select throws_ok($$ select public.create_organization('Anon', 'anon-org') $$, '42501', null,
   'anon cannot create organizations');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- service_role: the platform's own key sees across organizations
+-- ---------------------------------------------------------------------------
+set local role service_role;
+select ok((select count(*) from public.organizations where slug in ('acme', 'globex')) = 2,
+  'service_role reads every organization');
+select ok((select count(distinct org_id) from public.memberships
+           where org_id in (tests.org_id('acme'), tests.org_id('globex'))) = 2,
+  'service_role reads the memberships of every organization');
+select ok((select count(*) from public.profiles) >= 8, 'service_role reads every profile');
 reset role;
 
 select * from finish();

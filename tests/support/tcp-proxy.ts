@@ -54,3 +54,26 @@ export function startTcpProxy(targetPort: number, listenPort = 0): TcpProxy {
     },
   };
 }
+
+/** A server that accepts connections and never answers: a hung dependency. */
+export function startBlackhole(): TcpProxy {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held = new Set<Deno.Conn>();
+  const accepting = (async () => {
+    for await (const conn of listener) held.add(conn);
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    async close() {
+      listener.close();
+      for (const conn of held) {
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      }
+      await accepting;
+    },
+  };
+}

@@ -11,7 +11,7 @@ import postgres from "postgres";
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
 
-/** The role system work runs as (created by the tenancy migration). */
+/** The role system work runs as (created by the private-schema migration). */
 export const SYSTEM_ROLE = "sms_system";
 
 /** Roles a token may act as, as PostgREST's authenticator may switch to them. */

@@ -59,6 +59,8 @@ export async function databaseChecks(
   try {
     facts = await withTimeout(
       db.asSystem(async (tx) => {
+        // A hung query must not hold the connection after the timeout answered for it.
+        await tx`select set_config('statement_timeout', ${String(timeoutMs)}, true)`;
         const [row] = await tx<{ report: PlatformHealth }[]>`
           select private.platform_health() as report`;
         return row.report;

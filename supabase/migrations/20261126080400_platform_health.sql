@@ -5,8 +5,6 @@
 -- only by the system role, so the function needs no grants on platform schemas.
 -- =============================================================================
 
-create extension if not exists pg_cron with schema pg_catalog;
-
 create function private.platform_health()
 returns jsonb
 language sql

@@ -1,0 +1,36 @@
+/** Contract of GET /functions/v1/health. */
+import { createRoute, z } from "@hono/zod-openapi";
+
+const checkSchema = z.looseObject({
+  ok: z.boolean(),
+  latency_ms: z.number().int().nonnegative(),
+  error: z.string().optional(),
+}).openapi("HealthCheck");
+
+export const healthReportSchema = z.object({
+  status: z.enum(["ok", "down"]),
+  down: z.array(z.enum(["database", "migrations", "pg_cron", "pg_net", "twilio"])),
+  checked_at: z.iso.datetime(),
+  checks: z.record(z.string(), checkSchema).optional().openapi({
+    description: "Per-dependency details; only for callers presenting the service-role key.",
+  }),
+}).openapi("HealthReport");
+
+export const getHealth = createRoute({
+  method: "get",
+  path: "/",
+  summary: "Whether the platform can send: database, migrations, pg_cron, pg_net, Twilio",
+  description:
+    "Public: status and the names of what is down. With the service-role key as bearer " +
+    "token, also each check's details (latency, applied migration, pg_net queue).",
+  responses: {
+    200: {
+      description: "Every dependency is up",
+      content: { "application/json": { schema: healthReportSchema } },
+    },
+    503: {
+      description: "Something is down; `down` names it",
+      content: { "application/json": { schema: healthReportSchema } },
+    },
+  },
+});

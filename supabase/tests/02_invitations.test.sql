@@ -1,0 +1,123 @@
+-- Invitations: the only way into an organization, with the invitee's consent.
+begin;
+set search_path to public, extensions;
+select plan(19);
+
+create schema tests;
+grant usage on schema tests to anon, authenticated;
+create function tests.authenticate_as(user_email text) returns void
+language plpgsql as $$
+declare
+  uid uuid;
+begin
+  select id into uid from auth.users where email = user_email;
+  if uid is null then
+    raise exception 'no seeded user %', user_email;
+  end if;
+  perform set_config('request.jwt.claims',
+    json_build_object('sub', uid, 'role', 'authenticated', 'email', user_email)::text, true);
+  perform set_config('role', 'authenticated', true);
+end;
+$$;
+create function tests.org_id(org_slug text) returns uuid
+language sql security definer set search_path = '' as $$
+  select id from public.organizations where slug = org_slug
+$$;
+create table tests.ids (name text primary key, id uuid not null);
+grant select, insert on tests.ids to authenticated;
+grant execute on all functions in schema tests to anon, authenticated;
+
+-- A person with an account and no organization yet.
+insert into auth.users (id, email) values ('d0000000-0000-4000-8000-000000000001', 'newbie@example.test');
+insert into public.invitations (org_id, email, role, expires_at)
+values (tests.org_id('acme'), 'late@example.test', 'viewer', now() - interval '1 day');
+insert into auth.users (id, email) values ('d0000000-0000-4000-8000-000000000002', 'late@example.test');
+
+-- ---------------------------------------------------------------------------
+-- Acme admin invites
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('admin@acme.test');
+select lives_ok(
+  $$ insert into tests.ids select 'newbie', id
+     from public.invite_member(tests.org_id('acme'), '  NewBie@Example.test ', 'operator') $$,
+  'an admin may invite an email address');
+select is((select email from public.invitations where id = (select id from tests.ids where name = 'newbie')),
+  'newbie@example.test', 'the address is stored trimmed and lowercased');
+select lives_ok(
+  $$ select public.invite_member(tests.org_id('acme'), 'newbie@example.test', 'campaign_manager') $$,
+  'inviting again renews the open invitation');
+select results_eq(
+  $$ select role::text from public.invitations
+     where org_id = tests.org_id('acme') and email = 'newbie@example.test' $$,
+  array['campaign_manager'], 'one open invitation per address, with the latest role');
+select throws_ok(
+  $$ select public.invite_member(tests.org_id('acme'), 'viewer@acme.test', 'admin') $$,
+  '23505', 'viewer@acme.test is already a member of this organization',
+  'members are not invited again');
+select throws_ok(
+  $$ insert into public.invitations (org_id, email, role)
+     values (tests.org_id('acme'), 'direct@example.test', 'admin') $$,
+  '42501', null, 'invitations are created only through invite_member');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- Others may not invite
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('manager@acme.test');
+select throws_ok(
+  $$ select public.invite_member(tests.org_id('acme'), 'friend@example.test', 'viewer') $$,
+  '42501', null, 'a campaign manager cannot invite');
+select is_empty($$ select 1 from public.invitations $$,
+  'a campaign manager does not see the organization''s invitations');
+reset role;
+select tests.authenticate_as('admin@globex.test');
+select throws_ok(
+  $$ select public.invite_member(tests.org_id('acme'), 'friend@example.test', 'viewer') $$,
+  '42501', null, 'an admin of another organization cannot invite into Acme');
+select throws_ok(
+  $$ select public.accept_invitation((select id from tests.ids where name = 'newbie')) $$,
+  'P0002', null, 'someone else''s invitation cannot be accepted (it reads as missing)');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- The invitee accepts
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('newbie@example.test');
+select is((select count(*)::int from public.invitations), 1, 'the invitee sees their invitation');
+select is_empty($$ select 1 from public.organizations $$, 'before accepting, nothing of Acme');
+select is(
+  (select role::text from public.accept_invitation((select id from tests.ids where name = 'newbie'))),
+  'campaign_manager', 'accepting makes the invitee a member with the invited role');
+select results_eq($$ select slug from public.organizations $$, array['acme'],
+  'the new member sees the organization');
+select throws_ok(
+  $$ select public.accept_invitation((select id from tests.ids where name = 'newbie')) $$,
+  '23505', null, 'an invitation is accepted once');
+reset role;
+
+select tests.authenticate_as('late@example.test');
+select throws_ok(
+  $$ select public.accept_invitation(id) from public.invitations where email = 'late@example.test' $$,
+  '22023', null, 'an expired invitation is refused');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- Revoking
+-- ---------------------------------------------------------------------------
+select tests.authenticate_as('viewer@acme.test');
+select is_empty($$ delete from public.invitations returning 1 $$, 'a viewer cannot revoke invitations');
+reset role;
+select tests.authenticate_as('admin@acme.test');
+select results_eq(
+  $$ delete from public.invitations where email = 'late@example.test' returning email $$,
+  array['late@example.test'], 'an admin may revoke an invitation');
+reset role;
+
+set local role anon;
+select throws_ok(
+  $$ select public.invite_member(tests.org_id('acme'), 'anon@example.test', 'admin') $$,
+  '42501', null, 'anon cannot invite');
+reset role;
+
+select * from finish();
+rollback;
