@@ -7,13 +7,16 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { base64url, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import {
+  API_KEY_ISSUERS,
   type AuthVariables,
   type Claims,
   createVerifier,
   requireRole,
   requireUser,
+  supabaseAuthIssuer,
   supabaseJwksUrl,
   type UserClaims,
+  verifierFromEnv,
   type VerifierOptions,
   type Verify,
 } from "../supabase/functions/_shared/auth.ts";
@@ -40,6 +43,8 @@ const USER = { id: "a0000000-0000-4000-8000-000000000001", email: "admin@acme.te
 
 interface Fixture {
   keys: LocalKeys;
+  /** The fixture's SUPABASE_URL: the JWKS is served under it. */
+  supabaseUrl: string;
   jwksUrl: URL;
   /** How many times the JWKS was fetched. */
   fetches: () => number;
@@ -58,10 +63,12 @@ async function withJwks(fn: (f: Fixture) => Promise<void>): Promise<void> {
     fetches++;
     return Response.json(jwks(keys));
   });
-  const jwksUrl = supabaseJwksUrl(`http://127.0.0.1:${server.addr.port}`);
+  const supabaseUrl = `http://127.0.0.1:${server.addr.port}`;
+  const jwksUrl = supabaseJwksUrl(supabaseUrl);
   try {
     await fn({
       keys,
+      supabaseUrl,
       jwksUrl,
       fetches: () => fetches,
       verifier: (opts) => createVerifier({ jwksUrl, legacyJwtSecret: keys.jwtSecret, ...opts }),
@@ -316,6 +323,69 @@ Deno.test("auth: supabaseJwksUrl is the hosted path under SUPABASE_URL", () => {
   );
 });
 
+Deno.test("auth: the issuer option binds user tokens; API keys answer to apiKeyIssuer", async () => {
+  await withJwks(async ({ keys, verifier }) => {
+    const anon = await mintApiKey(keys, "anon", "supabase-local");
+    const userOnly = verifier({ issuer: ISSUER });
+    assert.equal((await userOnly(anon)).role, "anon", "API keys are not Auth's tokens");
+    const wrongUser = await mintUserToken(keys, USER, { issuer: "supabase-local" });
+    await assertUnauthorized(userOnly(wrongUser), "Invalid token");
+
+    const both = verifier({ issuer: ISSUER, apiKeyIssuer: ["supabase", "supabase-local"] });
+    assert.equal((await both(anon)).role, "anon");
+    assert.equal(
+      (await both(await mintApiKey(keys, "service_role", "supabase"))).role,
+      "service_role",
+    );
+    await assertUnauthorized(both(await mintApiKey(keys, "service_role", "elsewhere")));
+    // A service_role token with Auth's issuer is not an API key.
+    const fromAuth = await signHs256(
+      { role: "service_role", iss: ISSUER, exp: now() + 60 },
+      keys.jwtSecret,
+    );
+    await assertUnauthorized(both(fromAuth));
+    await assertUnauthorized(
+      both(await signHs256({ role: "anon", exp: now() + 60 }, keys.jwtSecret)),
+    );
+    await assertUnauthorized(
+      both(await signHs256(userPayload({ iss: undefined }), keys.jwtSecret)),
+    );
+  });
+});
+
+Deno.test("auth: supabaseAuthIssuer is SUPABASE_URL/auth/v1 without a doubled slash", () => {
+  assert.equal(supabaseAuthIssuer("https://abc.supabase.co"), "https://abc.supabase.co/auth/v1");
+  assert.equal(supabaseAuthIssuer("http://127.0.0.1:54321/"), "http://127.0.0.1:54321/auth/v1");
+});
+
+Deno.test("auth: verifierFromEnv checks the project's Auth issuer and the API-key issuers", async () => {
+  await withJwks(async ({ keys, supabaseUrl }) => {
+    for (const url of [supabaseUrl, `${supabaseUrl}/`]) {
+      const verify = verifierFromEnv({ SUPABASE_URL: url, LEGACY_JWT_SECRET: keys.jwtSecret });
+      const issuer = `${supabaseUrl}/auth/v1`;
+      const user = await mintUserToken(keys, USER, { issuer });
+      assert.equal((await verify(user)).sub, USER.id, `right iss, SUPABASE_URL ${url}`);
+      assert.equal(
+        (await verify(await signHs256(userPayload({ iss: issuer }), keys.jwtSecret))).sub,
+        USER.id,
+      );
+      await assertUnauthorized(verify(await mintUserToken(keys, USER, { issuer: ISSUER })));
+      await assertUnauthorized(
+        verify(await mintUserToken(keys, USER, { issuer: "https://evil.test/auth/v1" })),
+      );
+      await assertUnauthorized(verify(await mintUserToken(keys, USER, { issuer: "supabase" })));
+      for (const apiIssuer of API_KEY_ISSUERS) {
+        const anon = await verify(await mintApiKey(keys, "anon", apiIssuer));
+        assert.equal(anon.role, "anon", `anon key with iss ${apiIssuer}`);
+      }
+      await assertUnauthorized(verify(await mintApiKey(keys, "service_role", issuer)));
+    }
+    // Without the legacy secret, HS256 API keys are refused as before.
+    const noSecret = verifierFromEnv({ SUPABASE_URL: supabaseUrl });
+    await assertUnauthorized(noSecret(await mintApiKey(keys, "anon", "supabase-local")));
+  });
+});
+
 // ---------------------------------------------------------------- middleware
 
 interface ErrorBody {
@@ -422,6 +492,56 @@ Deno.test("auth: requireUser refuses the anon key with 401 and service_role with
     const service = await mintApiKey(keys, "service_role", "supabase-local");
     const svcRes = await app.request("/me", { headers: { authorization: `Bearer ${service}` } });
     await assertErrorResponse(svcRes, 403, "forbidden");
+  });
+});
+
+Deno.test("auth: requireUser refuses a user token whose aud is not authenticated", async () => {
+  await withJwks(async ({ keys, verifier }) => {
+    const app = appFor(verifier());
+    const call = async (aud: string | string[]) => {
+      const token = await signHs256(userPayload({ aud }), keys.jwtSecret);
+      return await app.request("/me", { headers: { authorization: `Bearer ${token}` } });
+    };
+    for (const aud of ["anon", "other-app", ["other-app"], "Authenticated", []]) {
+      const res = await call(aud);
+      const body = await assertErrorResponse(res, 401, "unauthorized");
+      assert.equal(body.error.message, "Invalid token", `aud ${JSON.stringify(aud)}`);
+      assert.equal(res.headers.get("www-authenticate"), 'Bearer error="invalid_token"');
+    }
+    for (const aud of ["authenticated", ["other-app", "authenticated"]]) {
+      const res = await call(aud);
+      assert.equal(res.status, 200, `aud ${JSON.stringify(aud)}`);
+      assert.deepEqual((await res.json()).sub, USER.id);
+    }
+  });
+});
+
+Deno.test("auth: requireUser with verifierFromEnv: wrong iss 401, right iss 200, anon key 401", async () => {
+  await withJwks(async ({ keys, supabaseUrl }) => {
+    const app = appFor(
+      verifierFromEnv({ SUPABASE_URL: supabaseUrl, LEGACY_JWT_SECRET: keys.jwtSecret }),
+    );
+    const call = (token: string) =>
+      app.request("/me", { headers: { authorization: `Bearer ${token}` } });
+    const right = await call(await mintUserToken(keys, USER, { issuer: `${supabaseUrl}/auth/v1` }));
+    assert.equal(right.status, 200);
+    assert.equal((await right.json()).sub, USER.id);
+    const wrong = await call(
+      await mintUserToken(keys, USER, { issuer: "https://evil.test/auth/v1" }),
+    );
+    assert.equal(
+      (await assertErrorResponse(wrong, 401, "unauthorized")).error.message,
+      "Invalid token",
+    );
+    const anon = await call(await mintApiKey(keys, "anon", "supabase-local"));
+    const body = await assertErrorResponse(anon, 401, "unauthorized");
+    assert.equal(body.error.message, "A signed-in user is required", "the anon key verifies");
+    const admin = await app.request("/admin", {
+      method: "POST",
+      headers: { authorization: `Bearer ${await mintApiKey(keys, "service_role", "supabase")}` },
+    });
+    assert.equal(admin.status, 200, "a hosted service_role key verifies");
+    await admin.body?.cancel();
   });
 });
 

@@ -11,6 +11,7 @@ import {
   maskPhone,
   requestIdFrom,
   requestLogger,
+  sanitize,
 } from "../supabase/functions/_shared/log.ts";
 
 function capture(level: LogLevel = "info", base: Record<string, unknown> = {}) {
@@ -104,7 +105,7 @@ Deno.test("log: E.164 numbers are masked wherever a string holds one", () => {
     from: "+442071838750",
     detail: "Key (org_id, phone)=(7, +14155550199) already exists.",
     list: ["+15005550006"],
-    not_a_phone: "+123",
+    short: "+123",
     when: "2026-11-26T08:00:00+00:00",
   });
   for (const digits of ["4155550123", "2071838750", "4155550199", "5005550006"]) {
@@ -115,8 +116,140 @@ Deno.test("log: E.164 numbers are masked wherever a string holds one", () => {
   assert.equal(lines[0].from, "***8750");
   assert.equal(lines[0].detail, "Key (org_id, phone)=(7, ***0199) already exists.");
   assert.deepEqual(lines[0].list, ["***0006"]);
-  assert.equal(lines[0].not_a_phone, "+123");
+  assert.equal(lines[0].short, "+123");
   assert.equal(lines[0].when, "2026-11-26T08:00:00+00:00");
+});
+
+Deno.test("log: values under phone-party keys are masked whatever their format", () => {
+  const { lines, logger, raw } = capture();
+  logger.info("inbound", {
+    From: "4155550123",
+    To: "(415) 555-0199",
+    msisdn: "447911123456",
+    recipient: { number: "4155550100" },
+    senderNumber: 14155550111,
+    phone_numbers: ["415-555-0122", "whatsapp:4155550133"],
+    ForwardedFrom: "0044 20 7183 8750",
+    to: "",
+    from: "2026-11-01",
+    history: "kept",
+    total: 4155550144,
+  });
+  for (const digits of ["5550123", "5550199", "7911123456", "5550100", "5550111", "5550122"]) {
+    assert.ok(!raw[0].includes(digits), `${digits} must be masked`);
+  }
+  const line = lines[0];
+  assert.equal(line.From, "***0123");
+  assert.equal(line.To, "***0199");
+  assert.equal(line.msisdn, "***3456");
+  assert.deepEqual(line.recipient, { number: "***0100" });
+  assert.equal(line.senderNumber, "***0111");
+  assert.deepEqual(line.phone_numbers, ["***0122", "***0133"]);
+  assert.equal(line.ForwardedFrom, "***8750");
+  assert.equal(line.to, "", "an empty value stays empty");
+  assert.equal(line.from, "2026-11-01", "a date under `from` is not a phone number");
+  assert.equal(line.history, "kept", "`to` counts as a whole word of the key only");
+  assert.equal(line.total, 4155550144, "numbers under other keys are left alone");
+});
+
+Deno.test("log: phone numbers in any common format are masked inside strings", () => {
+  const cases: [string, string][] = [
+    ['From: "4155550123"', 'From: "***0123"'],
+    ["Body=hi&From=%2B14155550123&To=%2b14155550199", "Body=hi&From=***0123&To=***0199"],
+    ["call 1 (415) 555-0123 now", "call ***0123 now"],
+    ["call (415) 555-0123.", "call ***0123."],
+    ["fax 415.555.0123", "fax ***0123"],
+    ["tel 415-555-0123", "tel ***0123"],
+    ["uk +44 20 7183 8750", "uk ***8750"],
+    ["fr +33 1 23 45 67 89", "fr ***6789"],
+    ["whatsapp:+14155550123", "whatsapp:***0123"],
+    ["both 4155550123 4155550199", "both ***0123 ***0199"],
+    ["lead_4155550123", "lead_***0123"],
+  ];
+  for (const [input, expected] of cases) {
+    assert.equal(sanitize(input), expected, input);
+  }
+});
+
+Deno.test("log: timestamps, UUIDs, SIDs, addresses and small numbers are not masked", () => {
+  const kept = [
+    "2026-11-26T07:18:53.123Z",
+    "2026-11-26T08:00:00+00:00",
+    "at 2026-11-26 07:18:53.123456+00 in pg",
+    "a0000000-0000-4000-8000-000000000001",
+    "abcdefab-cdef-abcd-abcd-456789012345",
+    "12345678-1234-4123-8123-123456789012",
+    "latency 1234 ms",
+    "SM0123456789abcdef0123456789abcdef",
+    "AC0123456789abcdef0123456789abcdef",
+    "connect ECONNREFUSED 192.168.100.200:5432",
+    "rows 1 2 3, page 10 of 12",
+    "snowflake 1234567890123456789",
+    "+123",
+  ];
+  for (const text of kept) assert.equal(sanitize(text), text, text);
+  const { logger, lines } = capture();
+  logger.info("at 2026-11-26T07:18:53.123Z", { id: kept[3], ms: 1234, sid: kept[7] });
+  assert.equal(lines[0].msg, "at 2026-11-26T07:18:53.123Z");
+  assert.equal(lines[0].id, kept[3]);
+  assert.equal(lines[0].ms, 1234);
+  assert.equal(lines[0].sid, kept[7]);
+});
+
+Deno.test("log: credentials in URLs are redacted in every string, errors included", () => {
+  const url = "postgresql://postgres:s3cret@db.example.test:5432/postgres";
+  const { logger, lines, raw } = capture();
+  const err = new Error(`could not connect to ${url}`);
+  logger.error(`connecting to ${url}`, {
+    db: url,
+    list: ["redis://:p@ss@cache:6379/0"],
+    error: err,
+    cause: new Error("wrapped", { cause: new Error(`at ${url}`) }),
+    kept: "http://localhost:3000/users?email=a@b.test",
+  });
+  assert.ok(!raw[0].includes("s3cret"), "the password must not be logged");
+  assert.ok(!raw[0].includes("p@ss"), "a password holding @ must not be logged");
+  const safe = "postgresql://postgres:[redacted]@db.example.test:5432/postgres";
+  assert.equal(lines[0].msg, `connecting to ${safe}`);
+  assert.equal(lines[0].db, safe);
+  assert.deepEqual(lines[0].list, ["redis://:[redacted]@cache:6379/0"]);
+  const logged = lines[0].error as { message: string; stack: string };
+  assert.equal(logged.message, `could not connect to ${safe}`);
+  assert.ok(logged.stack.includes(safe));
+  assert.equal(lines[0].kept, "http://localhost:3000/users?email=a@b.test");
+});
+
+Deno.test("log: signatures and cookies are redacted, in Headers and form params too", () => {
+  const { logger, lines, raw } = capture();
+  const headers = new Headers({
+    "x-twilio-signature": "sig-value-1",
+    cookie: "sb=cookie-value",
+    "content-type": "application/x-www-form-urlencoded",
+  });
+  logger.info("webhook", {
+    headers,
+    plain: { "X-Twilio-Signature": "sig-value-2", "set-cookie": "a=cookie-value-2" },
+    signature: "sig-value-3",
+    form: new URLSearchParams("From=%2B14155550123&Body=hi"),
+  });
+  for (const value of ["sig-value", "cookie-value", "5550123"]) {
+    assert.ok(!raw[0].includes(value), `${value} must not be logged`);
+  }
+  assert.deepEqual(lines[0].headers, {
+    "content-type": "application/x-www-form-urlencoded",
+    cookie: "[redacted]",
+    "x-twilio-signature": "[redacted]",
+  });
+  assert.deepEqual(lines[0].plain, {
+    "X-Twilio-Signature": "[redacted]",
+    "set-cookie": "[redacted]",
+  });
+  assert.equal(lines[0].signature, "[redacted]");
+  assert.deepEqual(lines[0].form, { From: "***0123" }, "Twilio's Body is dropped at info");
+});
+
+Deno.test("log: phone numbers used as keys are masked", () => {
+  assert.deepEqual(sanitize({ "+14155550123": 2 }), { "***0123": 2 });
 });
 
 Deno.test("log: message bodies are omitted unless the level is debug", () => {

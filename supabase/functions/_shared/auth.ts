@@ -7,6 +7,13 @@
  * service_role keys, and user tokens signed before a project moved to signing keys) are
  * verified with the legacy JWT secret, and refused when no secret is configured.
  * Anything else is refused. No claim is trusted before its signature is checked.
+ *
+ * Issuers: user tokens come from Supabase Auth, whose `iss` is `${SUPABASE_URL}/auth/v1`.
+ * The legacy API keys (anon, service_role) are not issued by Auth: hosted keys carry
+ * `iss: "supabase"`, the Supabase CLI's `"supabase-demo"`, our local stack's
+ * `"supabase-local"`. So the two kinds are checked against separate lists (`issuer`,
+ * `apiKeyIssuer`); `verifierFromEnv` sets both, so a token minted by Auth can never pass
+ * as an API key, nor an API key's issuer as a user's.
  */
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
@@ -28,6 +35,10 @@ import {
 
 /** Roles of Supabase's API keys: their tokens carry no `sub` (and no `aud`). */
 const API_KEY_ROLES = new Set(["anon", "service_role"]);
+/** The audience Supabase Auth puts in every signed-in user's access token. */
+export const USER_AUDIENCE = "authenticated";
+/** `iss` of Supabase's legacy API keys: hosted, Supabase CLI, and local/stack.ts. */
+export const API_KEY_ISSUERS: readonly string[] = ["supabase", "supabase-demo", "supabase-local"];
 const ASYMMETRIC_ALGS = ["ES256", "RS256"];
 /** Far above any real token; refuses absurd input before any parsing. */
 const MAX_TOKEN_LENGTH = 16_384;
@@ -73,14 +84,24 @@ export interface VerifierOptions {
   jwksUrl: URL;
   /** The legacy HS256 secret; when absent, HS256 tokens are refused. */
   legacyJwtSecret?: string;
-  /** When set, the `iss` claim must equal it (or one of them). */
+  /**
+   * When set, user tokens (every role but anon and service_role) must carry this `iss`
+   * (or one of them): Supabase Auth's, see `supabaseAuthIssuer`.
+   */
   issuer?: string | string[];
+  /** When set, API-key tokens (anon, service_role) must carry this `iss` (or one of them). */
+  apiKeyIssuer?: string | string[];
 }
 
 /** The JWKS URL of a Supabase project, local or hosted. */
 export function supabaseJwksUrl(supabaseUrl: string): URL {
   const base = supabaseUrl.endsWith("/") ? supabaseUrl : `${supabaseUrl}/`;
   return new URL("auth/v1/.well-known/jwks.json", base);
+}
+
+/** The `iss` of user tokens from a project's Supabase Auth: `${SUPABASE_URL}/auth/v1`. */
+export function supabaseAuthIssuer(supabaseUrl: string): string {
+  return `${supabaseUrl.replace(/\/+$/, "")}/auth/v1`;
 }
 
 /** The JWKS could not be fetched or read: our outage, not the caller's fault. */
@@ -114,7 +135,9 @@ function invalidToken(message = "Invalid token"): UnauthorizedError {
 export function createVerifier(opts: VerifierOptions): Verify {
   const jwks = remoteKeys(opts.jwksUrl);
   const secret = opts.legacyJwtSecret ? new TextEncoder().encode(opts.legacyJwtSecret) : undefined;
-  const common = { issuer: opts.issuer, requiredClaims: ["exp"] };
+  const common = { requiredClaims: ["exp"] };
+  const userIssuers = listOf(opts.issuer);
+  const apiKeyIssuers = listOf(opts.apiKeyIssuer);
 
   return async (token) => {
     if (token.length > MAX_TOKEN_LENGTH) throw invalidToken();
@@ -145,8 +168,31 @@ export function createVerifier(opts: VerifierOptions): Verify {
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw invalidToken();
+    // The signature is checked, so the role may now choose which issuers apply.
+    const issuers = API_KEY_ROLES.has(claims.data.role) ? apiKeyIssuers : userIssuers;
+    if (issuers && !issuers.includes(claims.data.iss ?? "")) throw invalidToken();
     return claims.data;
   };
+}
+
+function listOf(value: string | string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : [value].flat();
+}
+
+/**
+ * The verifier for a deployed function: the project's JWKS and legacy secret, user
+ * tokens only from the project's Auth (`${SUPABASE_URL}/auth/v1`), API keys only with
+ * Supabase's API-key issuers (`API_KEY_ISSUERS`).
+ */
+export function verifierFromEnv(
+  env: { SUPABASE_URL: string; LEGACY_JWT_SECRET?: string },
+): Verify {
+  return createVerifier({
+    jwksUrl: supabaseJwksUrl(env.SUPABASE_URL),
+    legacyJwtSecret: env.LEGACY_JWT_SECRET,
+    issuer: [supabaseAuthIssuer(env.SUPABASE_URL)],
+    apiKeyIssuer: [...API_KEY_ISSUERS],
+  });
 }
 
 /** The context variables the auth middleware sets. */
@@ -173,7 +219,17 @@ async function authenticate(verify: Verify, authorization: string | undefined) {
   return { token, claims: await verify(token) };
 }
 
-/** Only signed-in users (`role: authenticated`); sets `claims` and `token`. */
+/** A user's token whose audience is Supabase Auth's (`aud` is, or lists, "authenticated"). */
+function isUserClaims(claims: Claims): claims is UserClaims {
+  const audiences = [claims.aud ?? []].flat();
+  return claims.role === "authenticated" && claims.sub !== undefined &&
+    audiences.includes(USER_AUDIENCE);
+}
+
+/**
+ * Only signed-in users (`role: authenticated`, `aud` holding "authenticated"); sets
+ * `claims` and `token`. A user token for another audience is a 401.
+ */
 export function requireUser(
   verify: Verify,
 ): MiddlewareHandler<{ Variables: AuthVariables<UserClaims> }> {
@@ -183,7 +239,8 @@ export function requireUser(
       if (claims.role !== "authenticated") {
         throw roleRefused(claims.role, "A signed-in user is required");
       }
-      c.set("claims", claims as UserClaims);
+      if (!isUserClaims(claims)) throw invalidToken();
+      c.set("claims", claims);
       c.set("token", token);
     } catch (error) {
       return onAppError(error, c);

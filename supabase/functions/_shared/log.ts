@@ -2,10 +2,18 @@
  * Structured logging for Edge Functions: one JSON object per line (`ts`, `level`, `msg`,
  * then fields), which the Supabase log explorer indexes as-is.
  *
- * Nothing secret and no full phone number reaches a log line: fields whose key looks
- * like a credential are replaced by "[redacted]", every E.164 number inside a string is
- * masked to its last four digits, and message bodies (`body` fields) are dropped unless
- * the level is `debug`.
+ * Nothing secret and no full phone number reaches a log line:
+ * - fields whose key looks like a credential (token, secret, password, authorization,
+ *   api key, signature, cookie, ...) are replaced by "[redacted]";
+ * - fields whose key names a phone party (phone, msisdn, recipient, sender, or the words
+ *   from/to, as in Twilio's `From`/`To`) are masked to their last four digits whatever
+ *   their format;
+ * - in every string, credentials in URLs (`postgresql://user:pass@host`) are redacted
+ *   and phone-like runs (`+14155550123`, `%2B14155550123`, `4155550123`,
+ *   `1 (415) 555-0123`, `415.555.0123`) are masked to their last four digits, while
+ *   dates, UUIDs, ids such as Twilio SIDs and ordinary numbers are left alone;
+ * - message bodies (`body` fields, Twilio's `Body` too) are dropped unless the level is
+ *   `debug`.
  */
 import type { MiddlewareHandler } from "hono";
 
@@ -33,9 +41,28 @@ export interface LoggerOptions {
 export type LogVariables = { requestId: string; log: Logger };
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_KEY = /token|secret|password|authorization|apikey|api_key|key$/i;
-const E164_ANYWHERE = /\+[1-9]\d{6,14}(?!\d)/g;
+const SECRET_KEY = /token|secret|password|authorization|apikey|api_key|key$|signature|cookie/i;
+/** Keys whose values are phone numbers, whatever their format. */
+const PHONE_KEY = /phone|msisdn|recipient|sender/i;
+/** Short words that name a phone party only as a whole word of a key (`To`, `from_number`). */
+const PHONE_KEY_WORDS = new Set(["from", "to"]);
 const REDACTED = "[redacted]";
+/** `scheme://user:password@`: the password may hold `@`, but not `/`, `?`, `#` or spaces. */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*):[^\s/?#]*@/gi;
+/** ISO 8601 / SQL dates and times, UUIDs, IPv4 addresses: digit runs that are no phone. */
+const DATE_TIME = String.raw`\d{4}-[01]\d-[0-3]\d(?:[T ][0-2]\d:[0-5]\d(?::[0-6]\d(?:[.,]\d+)?)?)?`;
+const UUID = String.raw`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`;
+const IPV4 = String.raw`\d{1,3}(?:\.\d{1,3}){3}(?!\.?\d)`;
+/** Between digit groups: one space, dot or hyphen, or a parenthesis (with one of those). */
+const SEPARATOR = String.raw`(?:[ .-]|\)[ .-]?|[ .-]?\()`;
+const DIGIT_RUN = String.raw`(?:\+|%2B)?\(?\d+(?:${SEPARATOR}\d+)*`;
+/**
+ * Dates, UUIDs and IPv4 addresses first, so that a digit run inside one is never taken
+ * for a phone number; then the longest run of digit groups, judged whole by `maskRun`.
+ */
+const PHONE_CANDIDATE = new RegExp(`(${DATE_TIME}|${UUID}|${IPV4})|${DIGIT_RUN}`, "gi");
+const ONLY_DATE_TIME = new RegExp(`^${DATE_TIME}(?:Z|[+-]\\d{2}(?::?\\d{2})?)?$`);
+const ALPHANUMERIC = /[A-Za-z0-9]/;
 const MAX_DEPTH = 8;
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -59,8 +86,44 @@ export function maskPhone(phone: string): string {
   return digits.length >= 4 ? `***${digits.slice(-4)}` : "***";
 }
 
-function maskString(value: string): string {
-  return value.replace(E164_ANYWHERE, (match) => maskPhone(match));
+/**
+ * A run of digit groups is a phone number when it holds 10 to 15 digits (7 to 15 after
+ * `+`, as E.164 allows), and is not glued to letters or digits (`SM0123456789abc…`).
+ * A longer run is judged space-separated piece by piece (two numbers side by side).
+ */
+function maskRun(run: string, before: string, after: string): string {
+  if (ALPHANUMERIC.test(before) || ALPHANUMERIC.test(after)) return run;
+  const digits = run.replace(/\D/g, "").length - (/^%2B/i.test(run) ? 1 : 0);
+  const min = /^(\+|%2B)/i.test(run) ? 7 : 10;
+  if (digits >= min && digits <= 15) return maskPhone(run.replace(/^%2B/i, "+"));
+  if (digits > 15 && run.includes(" ")) {
+    return run.split(" ").map((piece) => maskRun(piece, "", "")).join(" ");
+  }
+  return run;
+}
+
+function maskPhones(value: string): string {
+  return value.replace(PHONE_CANDIDATE, (match, protectedText, offset: number) => {
+    if (protectedText !== undefined) return match;
+    return maskRun(match, value[offset - 1] ?? "", value[offset + match.length] ?? "");
+  });
+}
+
+/** A string with URL credentials redacted and phone numbers masked. */
+function scrub(value: string): string {
+  return maskPhones(value.replace(URL_CREDENTIALS, `$1:${REDACTED}@`));
+}
+
+function isPhoneKey(key: string): boolean {
+  if (PHONE_KEY.test(key)) return true;
+  const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/);
+  return words.some((word) => PHONE_KEY_WORDS.has(word));
+}
+
+/** A value under a phone key: masked whatever its format, except "" and timestamps. */
+function maskPhoneValue(value: string | number | bigint): string {
+  const text = String(value);
+  return text === "" || ONLY_DATE_TIME.test(text) ? text : maskPhone(text);
 }
 
 /**
@@ -90,27 +153,45 @@ function serializeError(error: Error): LogFields {
   return out;
 }
 
+/** Header and form-parameter collections log as plain objects, so their keys are judged. */
+function entriesOf(v: Headers | URLSearchParams): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of v) {
+    const prior = out[key];
+    out[key] = prior === undefined ? value : [prior, value].flat();
+  }
+  return out;
+}
+
 /** A copy of `value` that is safe to log (see the module comment). */
 export function sanitize(value: unknown, keepBodies = false): unknown {
   const seen = new WeakSet<object>();
-  const walk = (v: unknown, depth: number): unknown => {
-    if (typeof v === "string") return maskString(v);
-    if (typeof v === "bigint") return v.toString();
+  // `phone`: the value sits under a phone key, so every leaf is masked whatever its format.
+  const walk = (v: unknown, depth: number, phone: boolean): unknown => {
+    if (typeof v === "string") return phone ? maskPhoneValue(v) : scrub(v);
+    if (typeof v === "bigint") return phone ? maskPhoneValue(v) : v.toString();
+    if (typeof v === "number" && phone) return maskPhoneValue(v);
     if (v === null || typeof v !== "object") return v;
     if (v instanceof Date) return v.toISOString();
     if (seen.has(v)) return "[circular]";
     if (depth >= MAX_DEPTH) return "[truncated]";
     seen.add(v);
-    if (Array.isArray(v)) return v.map((item) => walk(item, depth + 1));
-    const source = v instanceof Error ? serializeError(v) : (v as Record<string, unknown>);
+    if (Array.isArray(v)) return v.map((item) => walk(item, depth + 1, phone));
+    const source = v instanceof Error
+      ? serializeError(v)
+      : v instanceof Headers || v instanceof URLSearchParams
+      ? entriesOf(v)
+      : (v as Record<string, unknown>);
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(source)) {
-      if (key === "body" && !keepBodies) continue;
-      out[key] = SECRET_KEY.test(key) ? REDACTED : walk(item, depth + 1);
+      if (!keepBodies && key.toLowerCase() === "body") continue;
+      out[scrub(key)] = SECRET_KEY.test(key)
+        ? REDACTED
+        : walk(item, depth + 1, phone || isPhoneKey(key));
     }
     return out;
   };
-  return walk(value, 0);
+  return walk(value, 0, false);
 }
 
 function defaultWrite(line: string, level: LogLevel): void {
@@ -129,7 +210,7 @@ export function createLogger(base: LogFields = {}, options: LoggerOptions = {}):
     const line: Record<string, unknown> = {
       ts: new Date().toISOString(),
       level: lineLevel,
-      msg: maskString(msg),
+      msg: scrub(msg),
     };
     const extra = sanitize({ ...base, ...fields }, keepBodies) as Record<string, unknown>;
     for (const [key, value] of Object.entries(extra)) {

@@ -4,7 +4,7 @@
  * Public for monitors (verify_jwt = false); details need the service-role key.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { createVerifier, supabaseJwksUrl } from "../_shared/auth.ts";
+import { verifierFromEnv } from "../_shared/auth.ts";
 import { createDb } from "../_shared/db.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
 import { notFoundHandler, onAppError } from "../_shared/errors.ts";
@@ -26,10 +26,7 @@ const twilioCheck = createTwilioCheck(
   },
   CHECK_TIMEOUT_MS,
 );
-const verify = createVerifier({
-  jwksUrl: supabaseJwksUrl(env.SUPABASE_URL),
-  legacyJwtSecret: env.LEGACY_JWT_SECRET,
-});
+const verify = verifierFromEnv(env);
 
 const app = new OpenAPIHono().basePath("/health");
 app.use(requestLogger());
