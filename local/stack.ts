@@ -63,7 +63,7 @@ export async function stackEnv(p: Profile, keys: LocalKeys): Promise<Record<stri
   };
 }
 
-async function supabaseCli(args: string[]): Promise<string> {
+export async function supabaseCli(args: string[]): Promise<string> {
   const bin = join(repoRoot, "node_modules", ".bin", "supabase");
   const out = await new Deno.Command(bin, {
     args: [...args, "--workdir", repoRoot],

@@ -5,7 +5,9 @@
  */
 import { join } from "node:path";
 import { profile, repoRoot } from "./profiles.ts";
-import { down, up } from "./stack.ts";
+import { down, supabaseCli, up } from "./stack.ts";
+import { dbUrl } from "./postgres.ts";
+import type { Profile } from "./profiles.ts";
 
 interface StepResult {
   name: string;
@@ -93,6 +95,27 @@ async function pgTap(
   return { passed: total - failed, failed: ok ? failed : Math.max(failed, 1), ok };
 }
 
+/** `supabase db lint` (plpgsql_check) over our schemas: any warning fails. */
+async function dbLint(p: Profile): Promise<Omit<StepResult, "name" | "seconds">> {
+  try {
+    const out = await supabaseCli([
+      "db",
+      "lint",
+      "--db-url",
+      `${dbUrl(p)}?sslmode=disable`,
+      "--schema",
+      "public,private",
+      "--fail-on",
+      "warning",
+    ]);
+    console.log(out.trim());
+    return { passed: 1, failed: 0, ok: true };
+  } catch (error) {
+    console.log(error instanceof Error ? error.message : String(error));
+    return { passed: 0, failed: 1, ok: false };
+  }
+}
+
 async function denoTests(env: Record<string, string>, filters: string[]) {
   const { ok, output } = await run(
     Deno.execPath(),
@@ -123,6 +146,7 @@ export async function runTests(filters: string[]): Promise<number> {
     const stack = await up(p, { detached: true, say, signal: interrupted.signal });
     say(`test stack up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     interrupted.signal.throwIfAborted();
+    results.push(await timed("supabase db lint (plpgsql_check)", () => dbLint(p)));
     results.push(await timed("pgTAP (pg_prove)", () => pgTap(p.socketDir, p.dbPort)));
     interrupted.signal.throwIfAborted();
     const env = { ...stack.env, LOCAL_PROFILE_DIR: p.dir };
