@@ -112,4 +112,8 @@ if (Deno.args.includes("--write")) {
     file,
     `${text.slice(0, from + start.length)}\n${table}\n${text.slice(to)}`,
   );
+  // The file is checked by `deno fmt --check` with the rest of the repository.
+  const fmt = await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", file.pathname] })
+    .output();
+  if (!fmt.success) throw new Error(`deno fmt ${file.pathname} failed`);
 }
