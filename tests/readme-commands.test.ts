@@ -34,11 +34,29 @@ async function processesMentioning(needle: string): Promise<number[]> {
 
 /**
  * What a new user's shell has: nothing of the test stack's environment leaks in. HOME
- * keeps npm's and Deno's download caches, as a user's machine would.
+ * keeps npm's and Deno's download caches, as a user's machine would, and the machine's
+ * certificate and proxy settings still reach the registries.
  */
+const USER_SHELL_VARIABLES = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "TMPDIR",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "NODE_EXTRA_CA_CERTS",
+  "DENO_CERT",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+];
+
 function userEnv(base: number): Record<string, string> {
   const env: Record<string, string> = { SCT_PORT_BASE: String(base) };
-  for (const name of ["PATH", "HOME", "LANG", "TMPDIR"]) {
+  for (const name of USER_SHELL_VARIABLES) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
