@@ -85,7 +85,8 @@ async function token(email: string | undefined): Promise<void> {
 async function psqlShell(args: string[]): Promise<number> {
   const env = await readEnvFile(dev);
   const child = new Deno.Command("psql", {
-    args: [env.SUPABASE_DB_URL, ...args],
+    // `npm run psql -- -c '…'` passes its own `--` through when run directly.
+    args: [...args.filter((a, i) => !(i === 0 && a === "--")), env.SUPABASE_DB_URL],
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

@@ -3,32 +3,7 @@ begin;
 set search_path to public, extensions;
 select plan(54);
 
--- Test helpers, rolled back with everything else.
-create schema tests;
-grant usage on schema tests to anon, authenticated, service_role;
-create function tests.authenticate_as(user_email text) returns void
-language plpgsql as $$
-declare
-  uid uuid;
-begin
-  select id into uid from auth.users where email = user_email;
-  if uid is null then
-    raise exception 'no seeded user %', user_email;
-  end if;
-  perform set_config('request.jwt.claims',
-    json_build_object('sub', uid, 'role', 'authenticated', 'email', user_email)::text, true);
-  perform set_config('role', 'authenticated', true);
-end;
-$$;
-create function tests.org_id(org_slug text) returns uuid
-language sql security definer set search_path = '' as $$
-  select id from public.organizations where slug = org_slug
-$$;
-create function tests.user_id(user_email text) returns uuid
-language sql security definer set search_path = '' as $$
-  select id from auth.users where email = user_email
-$$;
-grant execute on all functions in schema tests to anon, authenticated, service_role;
+-- Helpers: supabase/tests/000_test_helpers.test.sql
 
 -- ---------------------------------------------------------------------------
 -- Structure

@@ -3,30 +3,6 @@ begin;
 set search_path to public, extensions;
 select plan(19);
 
-create schema tests;
-grant usage on schema tests to anon, authenticated;
-create function tests.authenticate_as(user_email text) returns void
-language plpgsql as $$
-declare
-  uid uuid;
-begin
-  select id into uid from auth.users where email = user_email;
-  if uid is null then
-    raise exception 'no seeded user %', user_email;
-  end if;
-  perform set_config('request.jwt.claims',
-    json_build_object('sub', uid, 'role', 'authenticated', 'email', user_email)::text, true);
-  perform set_config('role', 'authenticated', true);
-end;
-$$;
-create function tests.org_id(org_slug text) returns uuid
-language sql security definer set search_path = '' as $$
-  select id from public.organizations where slug = org_slug
-$$;
-create table tests.ids (name text primary key, id uuid not null);
-grant select, insert on tests.ids to authenticated;
-grant execute on all functions in schema tests to anon, authenticated;
-
 -- A person with an account and no organization yet.
 insert into auth.users (id, email) values ('d0000000-0000-4000-8000-000000000001', 'newbie@example.test');
 insert into public.invitations (org_id, email, role, expires_at)
