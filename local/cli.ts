@@ -50,6 +50,8 @@ async function start(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", onSignal("interrupted"));
   Deno.addSignalListener("SIGTERM", onSignal("terminated"));
+  // Closing the terminal: Postgres runs detached (pg_ctl), so it must be stopped by us.
+  Deno.addSignalListener("SIGHUP", onSignal("terminal closed"));
   // up() stops whatever it started when it fails or is interrupted.
   const info = await up(dev, { detached: false, say, signal: interrupted.signal });
   await printBanner(info);
@@ -135,6 +137,12 @@ async function main(): Promise<number> {
       await down(dev);
       say("stack stopped");
       return 0;
+    case "reset":
+      await down(dev);
+      await Deno.remove(dev.dir, { recursive: true }).catch(() => {});
+      await Deno.remove(dev.serverDir, { recursive: true }).catch(() => {});
+      say("dev stack stopped and its data removed; npm start builds it anew");
+      return 0;
     case "token":
       await token(rest[0]);
       return 0;
@@ -145,7 +153,7 @@ async function main(): Promise<number> {
     case "bench":
       return await bench();
     default:
-      console.error("usage: cli.ts start|up|down|token <email>|psql|test|bench");
+      console.error("usage: cli.ts start|up|down|reset|token <email>|psql|test|bench");
       return 2;
   }
 }

@@ -79,11 +79,12 @@ export function traversableByOthers(path: string): boolean {
 /**
  * Where the cluster lives. As root, Postgres runs as the `postgres` OS user, which must
  * reach its data folder: a checkout under a private folder (such as /root, mode 0700)
- * gets its cluster under /var/tmp instead, named after the checkout so stacks of
- * different checkouts never share one.
+ * gets its cluster under /var/lib/postgresql instead (the Debian package's folder,
+ * writable only by root and postgres, so no other local user can plant a symlink there),
+ * named after the checkout so stacks of different checkouts never share one.
  */
 export function serverDirFor(root: string, name: ProfileName, asRoot: boolean): string {
   if (!asRoot || traversableByOthers(root)) return join(root, ".local", name, "server");
   const id = createHash("sha256").update(root).digest("hex").slice(0, 12);
-  return join("/var/tmp", `sct-${id}`, name);
+  return join("/var/lib/postgresql", `sct-${id}`, name);
 }

@@ -93,11 +93,11 @@ async function prepareDatabase(p: Profile, say: (s: string) => void) {
   if (!(await platformApplied(p))) {
     say("applying local/platform.sql");
     await psql(p, { file: join(repoRoot, "local", "platform.sql") });
-    await psql(p, {
-      sql: "create extension if not exists pgtap with schema extensions;" +
-        "create extension if not exists plpgsql_check with schema extensions;",
-    });
   }
+  await psql(p, {
+    sql: "create extension if not exists pgtap with schema extensions;" +
+      "create extension if not exists plpgsql_check with schema extensions;",
+  });
   say("supabase db push (migrations and seed)");
   // The CLI insists on TLS unless told otherwise; the local server has no certificate.
   const url = `${dbUrl(p)}?sslmode=disable`;

@@ -13,7 +13,7 @@ Deno.test("the cluster stays in the checkout when the server's OS user can reach
   }
 });
 
-Deno.test("as root, a checkout in a private folder gets its cluster under /var/tmp", async () => {
+Deno.test("as root, a checkout in a private folder gets its cluster under /var/lib/postgresql", async () => {
   const parent = await Deno.makeTempDir();
   try {
     await Deno.chmod(parent, 0o700);
@@ -21,7 +21,7 @@ Deno.test("as root, a checkout in a private folder gets its cluster under /var/t
     await Deno.mkdir(root, { mode: 0o755 });
     assert.equal(traversableByOthers(root), false, "a 0700 parent blocks other users");
     const dev = serverDirFor(root, "dev", true);
-    assert.match(dev, /^\/var\/tmp\/sct-[0-9a-f]{12}\/dev$/);
+    assert.match(dev, /^\/var\/lib\/postgresql\/sct-[0-9a-f]{12}\/dev$/);
     assert.equal(serverDirFor(root, "test", true), dev.replace(/dev$/, "test"));
     assert.notEqual(serverDirFor(`${root}-other`, "dev", true), dev, "one folder per checkout");
     // Not root: the server runs as ourselves and reaches the checkout.

@@ -32,7 +32,28 @@ Deno.test("env: a valid environment parses, with the non-secret defaults", () =>
   assert.equal(env.TWILIO_API_BASE, "https://api.twilio.com");
   assert.equal(env.LEGACY_JWT_SECRET, undefined, "no default for a secret");
   assert.equal(env.SUPABASE_ANON_KEY, undefined);
+  assert.equal(env.SUPABASE_SERVICE_ROLE_KEY, undefined, "optional, and no default");
   assert.equal(env.PUBLIC_BASE_URL, undefined);
+});
+
+Deno.test("env: SUPABASE_SERVICE_ROLE_KEY is taken as given, an sb_secret_ key or a JWT", () => {
+  const secretKey = "sb_secret_0123456789abcdefABCDEF_-xyz";
+  assert.equal(
+    loadEnv(baseEnvSchema, { ...valid, SUPABASE_SERVICE_ROLE_KEY: secretKey })
+      .SUPABASE_SERVICE_ROLE_KEY,
+    secretKey,
+  );
+  const legacyJwt = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl";
+  assert.equal(
+    loadEnv(baseEnvSchema, { ...valid, SUPABASE_SERVICE_ROLE_KEY: legacyJwt })
+      .SUPABASE_SERVICE_ROLE_KEY,
+    legacyJwt,
+  );
+  assert.equal(
+    loadEnv(baseEnvSchema, { ...valid, SUPABASE_SERVICE_ROLE_KEY: "" }).SUPABASE_SERVICE_ROLE_KEY,
+    undefined,
+    "an empty value is unset, never the empty secret",
+  );
 });
 
 Deno.test("env: set values win over defaults, and unrelated variables are ignored", () => {

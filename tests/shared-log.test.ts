@@ -92,6 +92,158 @@ Deno.test("log: secret-looking keys are redacted at any depth", () => {
   assert.equal(lines[0].kept, "visible");
 });
 
+Deno.test("log: credential-like keys (pass, pwd, credential, dsn, jwt) are redacted", () => {
+  const { logger, lines, raw } = capture();
+  logger.info("connect", {
+    credentials: { user: "u", secret: "c1" },
+    passwd: "c2",
+    pwd: "c3",
+    dsn: "c4",
+    jwt: "c5",
+    db_pass: "c6",
+    dbPass: "c7",
+    sentryDsn: "c8",
+    creds: "c9",
+    passengers: 2,
+    bypass_cache: true,
+  });
+  for (let i = 1; i <= 9; i++) assert.ok(!raw[0].includes(`c${i}`), `c${i} must not be logged`);
+  for (const key of ["credentials", "passwd", "pwd", "dsn", "jwt", "db_pass", "dbPass"]) {
+    assert.equal(lines[0][key], "[redacted]", key);
+  }
+  assert.equal(lines[0].passengers, 2, "`pass` counts as a whole word of the key only");
+  assert.equal(lines[0].bypass_cache, true);
+});
+
+const JWT_TEXT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl-_x";
+
+Deno.test("log: JWTs and bearer tokens are redacted in every string, errors included", () => {
+  const { logger, lines, raw } = capture();
+  logger.error(`auth failed for Bearer ${JWT_TEXT}`, {
+    header: `Bearer ${JWT_TEXT}`,
+    auth_header: `bearer opaque-token-1`,
+    note: `token ${JWT_TEXT}, expired`,
+    unsigned: "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
+    error: new Error(`bad jwt ${JWT_TEXT}`, { cause: new Error(`Bearer opaque-token-2`) }),
+  });
+  assert.ok(!raw[0].includes("eyJ"), "no JWT segment may be logged");
+  assert.ok(!raw[0].includes("opaque-token"), "no bearer token may be logged");
+  assert.equal(lines[0].msg, "auth failed for Bearer [redacted]");
+  assert.equal(lines[0].header, "Bearer [redacted]");
+  assert.equal(lines[0].auth_header, "bearer [redacted]");
+  assert.equal(lines[0].note, "token [redacted-jwt], expired");
+  assert.equal(lines[0].unsigned, "[redacted-jwt]");
+  const logged = lines[0].error as { message: string; stack: string; cause: { message: string } };
+  assert.equal(logged.message, "bad jwt [redacted-jwt]");
+  assert.ok(logged.stack.includes("bad jwt [redacted-jwt]"));
+  assert.equal(logged.cause.message, "Bearer [redacted]");
+});
+
+Deno.test("log: secret name=value pairs are redacted in query strings, forms and DSNs", () => {
+  const cases: [string, string][] = [
+    ["host=db password=s3cret user=x", "host=db password=[redacted] user=x"],
+    ["host=db password='s3 \\'cret' port=5432", "host=db password=[redacted] port=5432"],
+    ["PGPASSWORD=s3cret psql", "PGPASSWORD=[redacted] psql"],
+    ["GET /cb?AuthToken=abc123&x=1", "GET /cb?AuthToken=[redacted]&x=1"],
+    ["/v1?api_key=k-123&apikey=k-456", "/v1?api_key=[redacted]&apikey=[redacted]"],
+    ["Body=hi&token=t-1&From=%2B14155550123", "Body=hi&token=[redacted]&From=***0123"],
+    [
+      "grant_type=refresh_token&refresh_token=t-2",
+      "grant_type=refresh_token&refresh_token=[redacted]",
+    ],
+    [
+      "client_secret=s-1&auth=a-1&Signature=g-1",
+      "client_secret=[redacted]&auth=[redacted]&Signature=[redacted]",
+    ],
+    [
+      "user=x pass=p-1 pwd=p-2 passwd=p-3",
+      "user=x pass=[redacted] pwd=[redacted] passwd=[redacted]",
+    ],
+    ["next=/cb?token=t-3&ok=1", "next=/cb?token=[redacted]&ok=1"],
+    ["next=%2Fcb%3Ftoken%3Dt-4%26ok%3D1", "next=%2Fcb%3Ftoken%3D[redacted]%26ok%3D1"],
+  ];
+  for (const [input, expected] of cases) assert.equal(sanitize(input), expected, input);
+
+  const { logger, lines, raw } = capture();
+  logger.warn("db down: host=db password=s3cret user=x", {
+    body_sent: "From=%2B14155550123&AuthToken=abc123",
+    error: new Error("connect failed: host=db password=s3cret"),
+  });
+  assert.ok(!raw[0].includes("s3cret") && !raw[0].includes("abc123"), raw[0]);
+  assert.equal(lines[0].msg, "db down: host=db password=[redacted] user=x");
+  assert.equal(lines[0].body_sent, "From=***0123&AuthToken=[redacted]");
+});
+
+Deno.test("log: secret pairs inside JSON text are redacted", () => {
+  const text = 'token endpoint said {"access_token": "at-1", "expires_in": 3600, "scope": "sms"}';
+  assert.equal(
+    sanitize(text),
+    'token endpoint said {"access_token": "[redacted]", "expires_in": 3600, "scope": "sms"}',
+  );
+});
+
+Deno.test("log: numbers that read as phone numbers are masked under any key", () => {
+  const { logger, lines, raw } = capture();
+  logger.info("stored", {
+    contact: 14155550123,
+    national: 4155550123,
+    uk: 447911123456,
+    list: [12025550188],
+    big: 14155550177n,
+  });
+  for (const digits of ["5550123", "7911123456", "5550188", "5550177"]) {
+    assert.ok(!raw[0].includes(digits), `${digits} must be masked`);
+  }
+  assert.equal(lines[0].contact, "***0123");
+  assert.equal(lines[0].national, "***0123");
+  assert.equal(lines[0].uk, "***3456");
+  assert.deepEqual(lines[0].list, ["***0188"]);
+  assert.equal(lines[0].big, "***0177");
+});
+
+Deno.test("log: counters, latencies, epoch timestamps and long ids stay readable numbers", () => {
+  const kept = {
+    count: 42,
+    ms: 1234,
+    latency: 1234.5,
+    at_ms: 1764143933123, // epoch milliseconds: 13 digits starting with 1
+    at_s: 1764143933, // epoch seconds: 10 digits starting with 1, no NANP area code
+    ten_billion: 10000000000, // 11 digits, `1` + area code 000
+    not_nanp: 2011550123, // exchange 155 starts with 1
+    short: 999999999, // below 1e9
+    negative: -4155550123,
+    sixteen: 4155550123456789,
+    ids: [1234567890, 987654321012345678n],
+  };
+  const { logger, lines } = capture();
+  logger.info("metrics", kept);
+  const { ids: _ids, ...numbers } = kept;
+  for (const [key, value] of Object.entries(numbers)) assert.equal(lines[0][key], value, key);
+  assert.deepEqual(lines[0].ids, [1234567890, "987654321012345678"]);
+});
+
+Deno.test("log: ordinary text is not mistaken for a secret", () => {
+  const kept = [
+    "SM0123456789abcdef0123456789abcdef",
+    "a0000000-0000-4000-8000-000000000001",
+    "2026-11-26T07:18:53.123Z",
+    "latency 1234 ms",
+    "status=delivered",
+    "callback status=delivered&MessageSid=SM0123456789abcdef0123456789abcdef&ErrorCode=30003",
+    "page=2&per_page=50&sort=created_at",
+    "token expired, please sign in again",
+    "monkey.eyJfoo is not a token",
+    "heyJohn.smith.example",
+    "sha256=ab12 base64 YWJj== a==b",
+  ];
+  for (const text of kept) assert.equal(sanitize(text), text, text);
+  const { logger, lines } = capture();
+  logger.info("delivered at 2026-11-26T07:18:53.123Z", { query: kept[5], latency: kept[3] });
+  assert.equal(lines[0].msg, "delivered at 2026-11-26T07:18:53.123Z");
+  assert.equal(lines[0].query, kept[5]);
+  assert.equal(lines[0].latency, kept[3]);
+});
+
 Deno.test("log: maskPhone keeps only the last four digits", () => {
   assert.equal(maskPhone("+14155550123"), "***0123");
   assert.equal(maskPhone("+442071838750"), "***8750");
@@ -149,7 +301,7 @@ Deno.test("log: values under phone-party keys are masked whatever their format",
   assert.equal(line.to, "", "an empty value stays empty");
   assert.equal(line.from, "2026-11-01", "a date under `from` is not a phone number");
   assert.equal(line.history, "kept", "`to` counts as a whole word of the key only");
-  assert.equal(line.total, 4155550144, "numbers under other keys are left alone");
+  assert.equal(line.total, "***0144", "a phone-shaped number is masked under any key");
 });
 
 Deno.test("log: phone numbers in any common format are masked inside strings", () => {

@@ -22,10 +22,15 @@ create table public.organizations (
   slug text not null
     constraint organizations_slug_unique unique
     constraint organizations_slug_format check (slug ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'),
+  admin_count integer not null default 0
+    constraint organizations_admin_count_nonnegative check (admin_count >= 0),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
 comment on table public.organizations is 'A tenant: every other tenant table carries its org_id.';
+comment on column public.organizations.admin_count is
+  'Admins among the members, kept by trigger: the row every admin change locks, so the
+   last-admin rule holds under concurrency.';
 comment on column public.organizations.slug is
   'Stable, URL-safe handle (lowercase letters, digits, inner hyphens; up to 63).';
 
@@ -122,43 +127,59 @@ create trigger on_auth_user_email_changed after update of email on auth.users
   for each row when (old.email is distinct from new.email)
   execute function private.sync_profile_from_auth_user();
 
--- Membership rules no policy can express: an organization always keeps an admin,
--- and a membership never moves to another organization or user.
-create function private.guard_membership_change() returns trigger
+-- A membership never moves to another organization or user.
+create function private.guard_membership_move() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.org_id <> old.org_id or new.user_id <> old.user_id then
+    raise exception 'a membership cannot move to another organization or user'
+      using errcode = '23514', hint = 'Remove the membership and invite the person again.';
+  end if;
+  return new;
+end;
+$$;
+comment on function private.guard_membership_move() is
+  'Keeps memberships pinned to their organization and user.';
+
+create trigger memberships_guard_move before update of org_id, user_id on public.memberships
+  for each row execute function private.guard_membership_move();
+
+-- An organization always keeps an admin. Every change to its admins updates its row's
+-- admin_count, so concurrent changes queue on that row lock: under READ COMMITTED the
+-- second sees the first's result and is refused; under REPEATABLE READ it fails with a
+-- serialization error. Two admins demoting each other can never leave none.
+create function private.count_admins() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  was_admin boolean := tg_op in ('UPDATE', 'DELETE') and old.role = 'admin';
+  is_admin boolean := tg_op in ('INSERT', 'UPDATE') and new.role = 'admin';
+  remaining integer;
 begin
-  if tg_op = 'UPDATE' and (new.org_id <> old.org_id or new.user_id <> old.user_id) then
-    raise exception 'a membership cannot move to another organization or user'
-      using errcode = '23514', hint = 'Remove the membership and invite the person again.';
+  if is_admin and not was_admin then
+    update public.organizations set admin_count = admin_count + 1 where id = new.org_id;
+  elsif was_admin and not is_admin then
+    update public.organizations set admin_count = admin_count - 1 where id = old.org_id
+    returning admin_count into remaining;
+    -- No row: the organization itself is being deleted, taking its admins with it.
+    if found and remaining < 1 then
+      raise exception 'organization % must keep at least one admin', old.org_id
+        using errcode = '23514', hint = 'Make another member admin first.';
+    end if;
   end if;
-  if old.role = 'admin' and (tg_op = 'DELETE' or new.role <> 'admin') then
-    -- Serialise admin removals per organization: two admins demoting each other at once
-    -- would otherwise each still see the other and leave the organization with none.
-    perform pg_advisory_xact_lock(hashtextextended('memberships.admins:' || old.org_id::text, 0));
-  end if;
-  if old.role = 'admin'
-     and (tg_op = 'DELETE' or new.role <> 'admin')
-     and not exists (
-       select 1 from public.memberships m
-       where m.org_id = old.org_id and m.role = 'admin' and m.user_id <> old.user_id
-     )
-     -- the organization itself being deleted takes its last admin with it
-     and exists (select 1 from public.organizations o where o.id = old.org_id)
-  then
-    raise exception 'organization % must keep at least one admin', old.org_id
-      using errcode = '23514', hint = 'Make another member admin first.';
-  end if;
-  return case when tg_op = 'DELETE' then old else new end;
+  return null;
 end;
 $$;
-comment on function private.guard_membership_change() is
-  'Keeps at least one admin per organization (race-free) and memberships pinned to their org and user.';
+comment on function private.count_admins() is
+  'Maintains organizations.admin_count and refuses to remove an organization''s last admin.';
 
-create trigger memberships_guard_change before update or delete on public.memberships
-  for each row execute function private.guard_membership_change();
+create trigger memberships_count_admins after insert or update of role or delete
+  on public.memberships
+  for each row execute function private.count_admins();
 
 -- -----------------------------------------------------------------------------
 -- Enable RLS
@@ -169,8 +190,8 @@ alter table public.profiles enable row level security;
 alter table public.memberships enable row level security;
 
 -- -----------------------------------------------------------------------------
--- Helpers: policies call them as `in (select private.fn(...))` or `(select private.fn())`,
--- evaluated once per statement. Security definer so they read memberships without recursing into RLS.
+-- Helpers: policies call them as `= any (array(select private.fn(...)))` or
+-- `(select private.fn())`: evaluated once per statement, and index-friendly inside OR. Security definer so they read memberships without recursing into RLS.
 -- -----------------------------------------------------------------------------
 
 create function private.org_ids_with_role(roles public.member_role[] default null)
@@ -216,12 +237,12 @@ grant execute on function private.has_role_on_org(uuid, public.member_role[]) to
 
 create policy organizations_select_policy on public.organizations
   for select to authenticated
-  using (id in (select private.org_ids_with_role()));
+  using (id = any (array(select private.org_ids_with_role())));
 
 create policy organizations_update_policy on public.organizations
   for update to authenticated
-  using (id in (select private.org_ids_with_role('{admin}')))
-  with check (id in (select private.org_ids_with_role('{admin}')));
+  using (id = any (array(select private.org_ids_with_role('{admin}'))))
+  with check (id = any (array(select private.org_ids_with_role('{admin}'))));
 
 create policy profiles_select_policy on public.profiles
   for select to authenticated
@@ -230,7 +251,7 @@ create policy profiles_select_policy on public.profiles
     or exists (
       select 1 from public.memberships m
       where m.user_id = profiles.id
-        and m.org_id in (select private.org_ids_with_role())
+        and m.org_id = any (array(select private.org_ids_with_role()))
     )
   );
 
@@ -241,17 +262,17 @@ create policy profiles_update_policy on public.profiles
 
 create policy memberships_select_policy on public.memberships
   for select to authenticated
-  using (org_id in (select private.org_ids_with_role()));
+  using (org_id = any (array(select private.org_ids_with_role())));
 
 create policy memberships_update_policy on public.memberships
   for update to authenticated
-  using (org_id in (select private.org_ids_with_role('{admin}')))
-  with check (org_id in (select private.org_ids_with_role('{admin}')));
+  using (org_id = any (array(select private.org_ids_with_role('{admin}'))))
+  with check (org_id = any (array(select private.org_ids_with_role('{admin}'))));
 
 create policy memberships_delete_policy on public.memberships
   for delete to authenticated
   using (
-    org_id in (select private.org_ids_with_role('{admin}'))
+    org_id = any (array(select private.org_ids_with_role('{admin}')))
     or user_id = (select auth.uid())
   );
 

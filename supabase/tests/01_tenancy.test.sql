@@ -1,9 +1,9 @@
 -- Tenancy: organizations, profiles and memberships, allowed and denied per role and org.
 begin;
 set search_path to public, extensions;
-select plan(54);
+select plan(57);
 
--- Helpers: supabase/tests/000_test_helpers.test.sql
+\ir _helpers.sql
 
 -- ---------------------------------------------------------------------------
 -- Structure
@@ -27,6 +27,8 @@ select is((select full_name from public.profiles where id = 'c0000000-0000-4000-
 update auth.users set email = 'renamed@initech.test' where id = 'c0000000-0000-4000-8000-000000000001';
 select is((select email from public.profiles where id = 'c0000000-0000-4000-8000-000000000001'),
   'renamed@initech.test', 'a changed email reaches the profile');
+select is((select admin_count from public.organizations where slug = 'acme'), 1,
+  'admin_count counts the seeded admin');
 select throws_ok(
   $$ update public.memberships set org_id = tests.org_id('globex')
      where user_id = tests.user_id('viewer@acme.test') $$,
@@ -47,6 +49,8 @@ select is((select name from public.organizations where slug = 'acme'), 'Acme Cor
   'the rename took effect');
 select throws_ok($$ update public.organizations set slug = 'acme2' $$, '42501', null,
   'nobody may change a slug through the API (column grant)');
+select throws_ok($$ update public.organizations set admin_count = 0 $$, '42501', null,
+  'admin_count is kept by the database alone');
 select throws_ok($$ insert into public.organizations (name, slug) values ('X', 'x') $$, '42501',
   null, 'organizations are created only through create_organization');
 select throws_ok($$ delete from public.organizations where slug = 'acme' $$, '42501', null,
@@ -112,6 +116,8 @@ select lives_ok(
   $$ update public.memberships set role = 'campaign_manager'
      where user_id = tests.user_id('admin@acme.test') $$,
   'an admin may step down while another admin remains');
+select is((select admin_count from public.organizations where slug = 'acme'), 1,
+  'admin_count followed the promotion and the step-down');
 reset role;
 
 -- ---------------------------------------------------------------------------

@@ -1,13 +1,19 @@
 -- Invitations: the only way into an organization, with the invitee's consent.
 begin;
 set search_path to public, extensions;
-select plan(19);
+select plan(27);
 
--- A person with an account and no organization yet.
-insert into auth.users (id, email) values ('d0000000-0000-4000-8000-000000000001', 'newbie@example.test');
-insert into public.invitations (org_id, email, role, expires_at)
-values (tests.org_id('acme'), 'late@example.test', 'viewer', now() - interval '1 day');
-insert into auth.users (id, email) values ('d0000000-0000-4000-8000-000000000002', 'late@example.test');
+\ir _helpers.sql
+
+-- People with accounts and no organization yet (confirmed emails, as Auth records them).
+insert into auth.users (id, email, email_confirmed_at) values
+  ('d0000000-0000-4000-8000-000000000001', 'newbie@example.test', now()),
+  ('d0000000-0000-4000-8000-000000000002', 'late@example.test', now()),
+  ('d0000000-0000-4000-8000-000000000003', 'alt@example.test', now()),
+  ('d0000000-0000-4000-8000-000000000004', 'pending@example.test', null);
+insert into public.invitations (org_id, email, role, invited_by, expires_at)
+values (tests.org_id('acme'), 'late@example.test', 'viewer', tests.user_id('admin@acme.test'),
+        now() - interval '1 day');
 
 -- ---------------------------------------------------------------------------
 -- Acme admin invites
@@ -34,10 +40,14 @@ select throws_ok(
   $$ insert into public.invitations (org_id, email, role)
      values (tests.org_id('acme'), 'direct@example.test', 'admin') $$,
   '42501', null, 'invitations are created only through invite_member');
+select lives_ok(
+  $$ insert into tests.ids select 'pending', id
+     from public.invite_member(tests.org_id('acme'), 'pending@example.test', 'viewer') $$,
+  'an address whose owner has not confirmed it can be invited');
 reset role;
 
 -- ---------------------------------------------------------------------------
--- Others may not invite
+-- Others may not invite, nor accept someone else's invitation
 -- ---------------------------------------------------------------------------
 select tests.authenticate_as('manager@acme.test');
 select throws_ok(
@@ -52,7 +62,20 @@ select throws_ok(
   '42501', null, 'an admin of another organization cannot invite into Acme');
 select throws_ok(
   $$ select public.accept_invitation((select id from tests.ids where name = 'newbie')) $$,
-  'P0002', null, 'someone else''s invitation cannot be accepted (it reads as missing)');
+  'PT404', null, 'someone else''s invitation reads as missing (PostgREST answers 404)');
+reset role;
+-- A token claiming the invitee's email does not make its bearer the invitee.
+select set_config('request.jwt.claims', json_build_object('sub', tests.user_id('viewer@globex.test'),
+  'role', 'authenticated', 'email', 'newbie@example.test')::text, true);
+set local role authenticated;
+select throws_ok(
+  $$ select public.accept_invitation((select id from tests.ids where name = 'newbie')) $$,
+  'PT404', null, 'the email claim of a token is not trusted: the confirmed email decides');
+reset role;
+select tests.authenticate_as('pending@example.test');
+select throws_ok(
+  $$ select public.accept_invitation((select id from tests.ids where name = 'pending')) $$,
+  'PT404', null, 'an unconfirmed email cannot accept');
 reset role;
 
 -- ---------------------------------------------------------------------------
@@ -78,7 +101,30 @@ select throws_ok(
 reset role;
 
 -- ---------------------------------------------------------------------------
--- Revoking
+-- A former admin's invitations die with their admin role
+-- ---------------------------------------------------------------------------
+update public.memberships set role = 'admin' where user_id = tests.user_id('manager@acme.test');
+select tests.authenticate_as('manager@acme.test');
+select lives_ok(
+  $$ insert into tests.ids select 'alt', id
+     from public.invite_member(tests.org_id('acme'), 'alt@example.test', 'admin') $$,
+  'a second admin invites someone as admin');
+reset role;
+select tests.authenticate_as('admin@acme.test');
+select lives_ok(
+  $$ update public.memberships set role = 'viewer' where user_id = tests.user_id('manager@acme.test') $$,
+  'the first admin demotes the second');
+select is_empty($$ select 1 from public.invitations where email = 'alt@example.test' $$,
+  'the demoted admin''s open invitations are gone');
+reset role;
+select tests.authenticate_as('alt@example.test');
+select throws_ok(
+  $$ select public.accept_invitation((select id from tests.ids where name = 'alt')) $$,
+  'PT404', null, 'so nobody gets in through them');
+reset role;
+
+-- ---------------------------------------------------------------------------
+-- Revoking; deleting accounts
 -- ---------------------------------------------------------------------------
 select tests.authenticate_as('viewer@acme.test');
 select is_empty($$ delete from public.invitations returning 1 $$, 'a viewer cannot revoke invitations');
@@ -88,10 +134,12 @@ select results_eq(
   $$ delete from public.invitations where email = 'late@example.test' returning email $$,
   array['late@example.test'], 'an admin may revoke an invitation');
 reset role;
+select lives_ok($$ delete from auth.users where email = 'newbie@example.test' $$,
+  'the account of someone who accepted an invitation can still be deleted');
 
 set local role anon;
 select throws_ok(
-  $$ select public.invite_member(tests.org_id('acme'), 'anon@example.test', 'admin') $$,
+  $$ select public.invite_member('a0000000-0000-4000-8000-000000000000', 'anon@example.test', 'admin') $$,
   '42501', null, 'anon cannot invite');
 reset role;
 

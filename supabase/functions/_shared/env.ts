@@ -21,6 +21,12 @@ export const baseEnvSchema = z.object({
   SUPABASE_DB_URL: postgresUrl,
   /** Provided by hosted Supabase; our functions do not need it. */
   SUPABASE_ANON_KEY: z.string().optional(),
+  /**
+   * Provided by hosted Supabase: an `sb_secret_…` key, or on older projects the legacy
+   * service_role JWT. Optional: only functions that recognise the key itself (health's
+   * details) use it, and they fall back to JWT verification without it.
+   */
+  SUPABASE_SERVICE_ROLE_KEY: z.string().optional(),
   /** The project's legacy HS256 JWT secret; without it HS256 tokens are refused. */
   LEGACY_JWT_SECRET: z.string().min(32, { error: "must be at least 32 characters" }).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], {

@@ -3,15 +3,23 @@
  * then fields), which the Supabase log explorer indexes as-is.
  *
  * Nothing secret and no full phone number reaches a log line:
- * - fields whose key looks like a credential (token, secret, password, authorization,
- *   api key, signature, cookie, ...) are replaced by "[redacted]";
+ * - fields whose key looks like a credential (token, secret, password, pass, pwd,
+ *   credential, dsn, jwt, authorization, api key, signature, cookie, ...) are replaced
+ *   by "[redacted]";
  * - fields whose key names a phone party (phone, msisdn, recipient, sender, or the words
  *   from/to, as in Twilio's `From`/`To`) are masked to their last four digits whatever
  *   their format;
- * - in every string, credentials in URLs (`postgresql://user:pass@host`) are redacted
- *   and phone-like runs (`+14155550123`, `%2B14155550123`, `4155550123`,
+ * - in every string (the message, field values and keys, an Error's message, stack and
+ *   cause), secrets are scrubbed from the text itself: credentials in URLs
+ *   (`postgresql://user:pass@host`), JWTs (`eyJ….eyJ….sig` → `[redacted-jwt]`),
+ *   `Bearer <token>`, `name=value` pairs whose name looks like a credential or starts
+ *   with `auth` (query strings, form bodies, libpq DSNs such as `password='…'`) and
+ *   `"name": "value"` pairs of the same kind inside JSON text;
+ * - in every string, phone-like runs (`+14155550123`, `%2B14155550123`, `4155550123`,
  *   `1 (415) 555-0123`, `415.555.0123`) are masked to their last four digits, while
  *   dates, UUIDs, ids such as Twilio SIDs and ordinary numbers are left alone;
+ * - a JSON number (or bigint) under any other key is masked when it reads as a phone
+ *   number stored without its `+` (see `looksLikePhoneNumber`);
  * - message bodies (`body` fields, Twilio's `Body` too) are dropped unless the level is
  *   `debug`.
  */
@@ -41,7 +49,10 @@ export interface LoggerOptions {
 export type LogVariables = { requestId: string; log: Logger };
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_KEY = /token|secret|password|authorization|apikey|api_key|key$|signature|cookie/i;
+const SECRET_KEY =
+  /token|secret|password|passwd|pwd|credential|dsn|jwt|authorization|apikey|api_key|key$|signature|cookie/i;
+/** Secret only as a whole word of a key (`db_pass`, `dbPass`), not inside `passenger`. */
+const SECRET_KEY_WORDS = new Set(["pass", "creds"]);
 /** Keys whose values are phone numbers, whatever their format. */
 const PHONE_KEY = /phone|msisdn|recipient|sender/i;
 /** Short words that name a phone party only as a whole word of a key (`To`, `from_number`). */
@@ -49,6 +60,24 @@ const PHONE_KEY_WORDS = new Set(["from", "to"]);
 const REDACTED = "[redacted]";
 /** `scheme://user:password@`: the password may hold `@`, but not `/`, `?`, `#` or spaces. */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*):[^\s/?#]*@/gi;
+/** A JWT (header `{"…` is always `eyJ` in base64url), not glued to a word before it. */
+const JWT = /(?<![A-Za-z0-9])eyJ[\w-]+\.[\w-]+\.[\w-]*/g;
+/** `Bearer <token>` (the scheme is case-insensitive); the token ends at a space or quote. */
+const BEARER = /\b(Bearer)\s+[^\s"']+/gi;
+/**
+ * `name=` (or `name%3D`, inside an encoded URL), as in query strings, form bodies and
+ * libpq DSNs; the name is a whole run of word characters (`%3Ftoken=` gives `3Ftoken`).
+ */
+const PARAM_NAME = /(?<![\w.[\]-])([\w.[\]-]+)(?:=|%3D)/gi;
+/**
+ * The value after a secret `name=`: it ends at `&` (or `%26`) or a space, unless it is
+ * quoted (`password='s3 cret'`, with libpq's backslash escapes).
+ */
+const PARAM_VALUE = /'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|(?:[^&\s%]|%(?!26))+/iy;
+/** `"name": "value"` inside JSON text, such as a response body quoted in an error. */
+const JSON_PAIR = /"([^"\\]+)"(\s*:\s*)"(?:[^"\\]|\\.)*"/g;
+/** `auth…=`: `AuthToken`, `auth`, `authorization`, `oauth_signature` as parameter names. */
+const AUTH_PARAM = /auth/i;
 /** ISO 8601 / SQL dates and times, UUIDs, IPv4 addresses: digit runs that are no phone. */
 const DATE_TIME = String.raw`\d{4}-[01]\d-[0-3]\d(?:[T ][0-2]\d:[0-5]\d(?::[0-6]\d(?:[.,]\d+)?)?)?`;
 const UUID = String.raw`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`;
@@ -102,6 +131,25 @@ function maskRun(run: string, before: string, after: string): string {
   return run;
 }
 
+/**
+ * A JSON number (or bigint) under a key that names no phone party is masked when it
+ * reads as a phone number stored without its `+`:
+ * - 10 digits forming a NANP number (area code and exchange start with 2–9),
+ * - 11 digits: `1` and such a NANP number,
+ * - 11 to 15 digits starting with 2–9 (E.164 outside country code 1).
+ * E.164 numbers starting with `1` are always 11 digits, so counters, ms latencies, epoch
+ * seconds (10 digits starting with 1), epoch milliseconds (13 digits starting with 1,
+ * `17…` today), negative and fractional numbers and ids of 16 or more digits stay
+ * readable. The cost: a count of 2 billion or more that happens to read as a phone
+ * number (a byte size, say) is masked too.
+ */
+const PHONE_NUMBER_DIGITS = /^(?:1?[2-9]\d{2}[2-9]\d{6}|[2-9]\d{10,14})$/;
+
+function looksLikePhoneNumber(value: number | bigint): boolean {
+  if (typeof value === "number" && !Number.isSafeInteger(value)) return false;
+  return PHONE_NUMBER_DIGITS.test(String(value));
+}
+
 function maskPhones(value: string): string {
   return value.replace(PHONE_CANDIDATE, (match, protectedText, offset: number) => {
     if (protectedText !== undefined) return match;
@@ -109,15 +157,55 @@ function maskPhones(value: string): string {
   });
 }
 
-/** A string with URL credentials redacted and phone numbers masked. */
-function scrub(value: string): string {
-  return maskPhones(value.replace(URL_CREDENTIALS, `$1:${REDACTED}@`));
+/** `fromNumber`, `From_Number` → `["from", "number"]`. */
+function wordsOf(key: string): string[] {
+  return key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/);
+}
+
+function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key) || wordsOf(key).some((word) => SECRET_KEY_WORDS.has(word));
 }
 
 function isPhoneKey(key: string): boolean {
   if (PHONE_KEY.test(key)) return true;
-  const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/);
-  return words.some((word) => PHONE_KEY_WORDS.has(word));
+  return wordsOf(key).some((word) => PHONE_KEY_WORDS.has(word));
+}
+
+/**
+ * `name=value` pairs with a secret value redacted. Other values are scanned in turn, so
+ * `next=/cb?token=…` loses its token too.
+ */
+function redactParams(text: string): string {
+  const names = new RegExp(PARAM_NAME);
+  const value = new RegExp(PARAM_VALUE);
+  let out = "";
+  let copied = 0;
+  for (let m = names.exec(text); m; m = names.exec(text)) {
+    if (!isSecretKey(m[1]) && !AUTH_PARAM.test(m[1])) continue;
+    value.lastIndex = names.lastIndex;
+    if (!value.test(text)) continue;
+    out += text.slice(copied, names.lastIndex) + REDACTED;
+    copied = names.lastIndex = value.lastIndex;
+  }
+  return out + text.slice(copied);
+}
+
+/**
+ * A string with secrets redacted (URL credentials, JWTs, bearer tokens, secret
+ * `name=value` and JSON pairs) and phone numbers masked.
+ */
+function scrub(value: string): string {
+  const redacted = redactParams(
+    value
+      .replace(URL_CREDENTIALS, `$1:${REDACTED}@`)
+      .replace(BEARER, `$1 ${REDACTED}`)
+      .replace(JWT, "[redacted-jwt]"),
+  ).replace(
+    JSON_PAIR,
+    (match, name: string, colon: string) =>
+      isSecretKey(name) ? `"${name}"${colon}"${REDACTED}"` : match,
+  );
+  return maskPhones(redacted);
 }
 
 /** A value under a phone key: masked whatever its format, except "" and timestamps. */
@@ -169,8 +257,10 @@ export function sanitize(value: unknown, keepBodies = false): unknown {
   // `phone`: the value sits under a phone key, so every leaf is masked whatever its format.
   const walk = (v: unknown, depth: number, phone: boolean): unknown => {
     if (typeof v === "string") return phone ? maskPhoneValue(v) : scrub(v);
-    if (typeof v === "bigint") return phone ? maskPhoneValue(v) : v.toString();
-    if (typeof v === "number" && phone) return maskPhoneValue(v);
+    if (typeof v === "number" || typeof v === "bigint") {
+      if (phone || looksLikePhoneNumber(v)) return maskPhoneValue(v);
+      return typeof v === "bigint" ? v.toString() : v;
+    }
     if (v === null || typeof v !== "object") return v;
     if (v instanceof Date) return v.toISOString();
     if (seen.has(v)) return "[circular]";
@@ -185,7 +275,7 @@ export function sanitize(value: unknown, keepBodies = false): unknown {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(source)) {
       if (!keepBodies && key.toLowerCase() === "body") continue;
-      out[scrub(key)] = SECRET_KEY.test(key)
+      out[scrub(key)] = isSecretKey(key)
         ? REDACTED
         : walk(item, depth + 1, phone || isPhoneKey(key));
     }

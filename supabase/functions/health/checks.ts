@@ -1,6 +1,7 @@
 /**
  * The health checks: each bounded by a timeout so health answers fast even when a
- * dependency hangs, and each naming itself when it fails.
+ * dependency hangs, each naming itself when it fails, and each cached briefly
+ * (`cachedFor`) so a flood of requests cannot hammer the dependency it checks.
  */
 import type { Db } from "../_shared/db.ts";
 
@@ -11,7 +12,14 @@ export interface Check {
   [detail: string]: unknown;
 }
 
-export type CheckName = "database" | "migrations" | "pg_cron" | "pg_net" | "twilio";
+export const CHECK_NAMES = ["database", "migrations", "pg_cron", "pg_net", "twilio"] as const;
+
+export type CheckName = (typeof CHECK_NAMES)[number];
+
+/** How long the database checks' result is reused: at most one round trip per 2 s. */
+export const DATABASE_CACHE_MS = 2_000;
+/** How long the Twilio check's result is reused: Twilio's API is metered and remote. */
+export const TWILIO_CACHE_MS = 15_000;
 
 export interface HealthReport {
   status: "ok" | "down";
@@ -21,6 +29,41 @@ export interface HealthReport {
 }
 
 export class TimeoutError extends Error {}
+
+/** `fn()`, or `onError(error)` when it throws or rejects. */
+async function settled<T>(fn: () => Promise<T>, onError: (error: unknown) => T): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    return onError(error);
+  }
+}
+
+/**
+ * `fn`, computed at most once per `ttlMs`. Callers while a computation is running share
+ * it (single-flight); callers within `ttlMs` after it settled get its result. A rejection
+ * is cached for the TTL too (so a failing dependency is not retried by every request),
+ * and is never thrown to callers: they get `onError(error)` instead.
+ */
+export function cachedFor<T>(
+  fn: () => Promise<T>,
+  ttlMs: number,
+  onError: (error: unknown) => T,
+): () => Promise<T> {
+  type Entry = { result: Promise<T>; settledAt?: number };
+  let current: Entry | undefined;
+  return () => {
+    const inFlight = current && current.settledAt === undefined;
+    if (current && (inFlight || Date.now() - current.settledAt! < ttlMs)) return current.result;
+    const entry: Entry = {
+      result: settled(fn, onError).finally(() => {
+        entry.settledAt = Date.now();
+      }),
+    };
+    current = entry;
+    return entry.result;
+  };
+}
 
 export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -115,20 +158,13 @@ export interface TwilioTarget {
 
 /**
  * Fetches the Account resource: proves Twilio answers and the credentials work.
- * Results are cached briefly so a busy monitor does not hammer Twilio's API.
+ * Uncached: wrap it in `cachedFor` so a busy monitor does not hammer Twilio's API.
  */
-export function createTwilioCheck(
-  target: TwilioTarget,
-  timeoutMs: number,
-  cacheMs = 15_000,
-): () => Promise<Check> {
-  let cached: { at: number; check: Check } | undefined;
+export function createTwilioCheck(target: TwilioTarget, timeoutMs: number): () => Promise<Check> {
   const url = `${target.apiBase.replace(/\/$/, "")}/2010-04-01/Accounts/${target.accountSid}.json`;
   const authorization = `Basic ${btoa(`${target.accountSid}:${target.authToken}`)}`;
   return async () => {
-    if (cached && Date.now() - cached.at < cacheMs) return cached.check;
     const started = performance.now();
-    let check: Check;
     try {
       const res = await fetch(url, {
         headers: { authorization },
@@ -136,20 +172,23 @@ export function createTwilioCheck(
       });
       await res.body?.cancel();
       const latency = Math.round(performance.now() - started);
-      check = res.ok
+      return res.ok
         ? { ok: true, latency_ms: latency }
         : { ok: false, latency_ms: latency, error: `Twilio answered ${res.status}` };
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      check = {
+      return {
         ok: false,
         latency_ms: Math.round(performance.now() - started),
         error: timedOut ? `Twilio timed out after ${timeoutMs} ms` : "Twilio unreachable",
       };
     }
-    cached = { at: Date.now(), check };
-    return check;
   };
+}
+
+/** What a check reports when it failed unexpectedly (a bug, not a dependency outage). */
+export function checkFailed(): Check {
+  return { ok: false, latency_ms: 0, error: "check failed" };
 }
 
 export async function healthReport(
