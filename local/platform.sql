@@ -773,4 +773,47 @@ revoke trigger on cron.job_run_details from postgres;
 comment on schema cron is
   'pg_cron (hosted: created by the migration through supautils; locally pre-created by platform.sql). postgres: USAGE (grantable), SELECT on cron.job, ALL but TRIGGER on cron.job_run_details, as hosted grant_pg_cron_access leaves it; jobs are added with cron.schedule, never by writing cron.job.';
 
+
+-- ============================================================================================
+-- 10. Local guard: what supautils forbids on hosted
+-- ============================================================================================
+
+-- LOCAL ONLY. Hosted's supautils stops postgres from changing platform schemas beyond adding
+-- policies on realtime.messages and triggers on auth.users. Locally postgres holds more (it is
+-- a member of supabase_realtime_admin, see that role), so this event trigger refuses any other
+-- DDL a postgres session makes there: a migration that would fail on hosted fails here too.
+create schema _local authorization supabase_admin;
+revoke all on schema _local from public;
+comment on schema _local is
+  'Local stack only (not on hosted): the event trigger standing in for supautils.';
+
+create function _local.guard_platform_schemas() returns event_trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  cmd record;
+begin
+  if session_user::text <> 'postgres' then
+    return;
+  end if;
+  for cmd in select * from pg_catalog.pg_event_trigger_ddl_commands() loop
+    if cmd.schema_name in ('auth', 'realtime', 'vault', 'net')
+       and cmd.command_tag not in ('CREATE POLICY', 'ALTER POLICY', 'CREATE TRIGGER') then
+      raise exception '% %: changing platform schema % is refused on hosted Supabase',
+        cmd.command_tag, cmd.object_identity, cmd.schema_name
+        using errcode = '42501',
+              hint = 'Only policies on realtime.messages and triggers on auth.users are allowed.';
+    end if;
+  end loop;
+end;
+$$;
+comment on function _local.guard_platform_schemas() is
+  'Local stand-in for supautils: refuses DDL by postgres in auth, realtime, vault and net.';
+
+create event trigger guard_platform_schemas on ddl_command_end
+  execute function _local.guard_platform_schemas();
+comment on event trigger guard_platform_schemas is
+  'Local stand-in for supautils (see _local.guard_platform_schemas).';
+
 commit;

@@ -6,7 +6,7 @@
 set search_path to public, extensions;
 
 begin;
-select plan(83);
+select plan(86);
 
 -- ============================================================================================
 -- Actor: postgres (the role migrations and `supabase db push` run as)
@@ -313,6 +313,14 @@ select is_empty($$
   where nspname in ('auth', 'realtime', 'vault', 'net')
     and has_schema_privilege('postgres', oid, 'CREATE')
 $$, 'postgres cannot create objects in auth, realtime, vault or net');
+select throws_ok($$ alter table realtime.messages disable row level security $$, '42501', null,
+  'postgres cannot change realtime.messages itself, as on hosted (supautils)');
+select throws_ok($$ alter table realtime.messages add column probe int $$, '42501', null,
+  'postgres cannot add columns to realtime.messages');
+select lives_ok(
+  $$ create policy platform_probe_policy on realtime.messages for select to authenticated
+     using (realtime.topic() = 'platform:probe') $$,
+  'postgres can add policies on realtime.messages, as on hosted');
 
 select * from finish();
 rollback;
