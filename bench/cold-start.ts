@@ -6,6 +6,7 @@
  * functions' environment (npm run up).
  */
 import { stackEnv } from "../tests/support/stack.ts";
+import { writeResults } from "./results.ts";
 
 const RUNS = 7;
 const root = new URL("../", import.meta.url);
@@ -101,19 +102,5 @@ const table = [
 console.log(table);
 
 if (Deno.args.includes("--write")) {
-  const file = new URL("RESULTS.md", import.meta.url);
-  const text = await Deno.readTextFile(file);
-  const start = "<!-- cold-start:begin -->";
-  const end = "<!-- cold-start:end -->";
-  const from = text.indexOf(start);
-  const to = text.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`bench/RESULTS.md lacks ${start} … ${end}`);
-  await Deno.writeTextFile(
-    file,
-    `${text.slice(0, from + start.length)}\n${table}\n${text.slice(to)}`,
-  );
-  // The file is checked by `deno fmt --check` with the rest of the repository.
-  const fmt = await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", file.pathname] })
-    .output();
-  if (!fmt.success) throw new Error(`deno fmt ${file.pathname} failed`);
+  await writeResults("cold-start", table);
 }

@@ -1,11 +1,12 @@
 /**
- * `npm start | up | down | token | psql | test` land here (through local/run.mjs,
- * which first installs what is missing).
+ * `npm start | up | down | token | psql | gen:types | gen:time-zones | test` land here (through
+ * local/run.mjs, which first installs what is missing).
  */
 import { profile } from "./profiles.ts";
 import { down, loadOrCreateKeys, readEnvFile, seededUsers, type StackInfo, up } from "./stack.ts";
 import { mintUserToken } from "./keys.ts";
-import { postgresRunning } from "./postgres.ts";
+import { dbUrl, postgresRunning } from "./postgres.ts";
+import { TYPES_FILE, writeDatabaseTypes } from "./db-types.ts";
 import { runTests } from "./test-run.ts";
 
 const dev = profile("dev");
@@ -96,11 +97,20 @@ async function psqlShell(args: string[]): Promise<number> {
   return (await child.status).code;
 }
 
+/** npm run gen:types: the dev database's TypeScript types, into TYPES_FILE. */
+async function genTypes(): Promise<void> {
+  if (!(await postgresRunning(dev))) {
+    throw new Error("the dev stack is not running: start it with npm run up (or npm start)");
+  }
+  const changed = await writeDatabaseTypes(dbUrl(dev));
+  say(changed ? `wrote ${TYPES_FILE}` : `${TYPES_FILE} is already up to date`);
+}
+
 /** Every benchmark in bench/, against the running dev stack; each records its table. */
 async function bench(): Promise<number> {
   if (!(await postgresRunning(dev))) throw new Error("the dev stack is not running: npm run up");
   let failed = 0;
-  for (const script of ["cold-start.ts"]) {
+  for (const script of ["cold-start.ts", "rls-leads.ts"]) {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -148,12 +158,19 @@ async function main(): Promise<number> {
       return 0;
     case "psql":
       return await psqlShell(rest);
+    case "gen:types":
+      await genTypes();
+      return 0;
+    case "gen:time-zones":
+      return await (await import("./time-zone-data.ts")).generateTimeZoneMigration(rest);
     case "test":
       return await runTests(rest);
     case "bench":
       return await bench();
     default:
-      console.error("usage: cli.ts start|up|down|reset|token <email>|psql|test|bench");
+      console.error(
+        "usage: cli.ts start|up|down|reset|token <email>|psql|gen:types|gen:time-zones|test|bench",
+      );
       return 2;
   }
 }

@@ -1,12 +1,14 @@
 /**
  * `npm test`: a fresh test stack on its own ports and data folder, the static checks,
- * pgTAP through pg_prove (what `supabase test db` runs), the Deno tests against the
- * stack, then every process stopped — whatever happened.
+ * the committed database types against the migrated schema, pgTAP through pg_prove
+ * (what `supabase test db` runs), the Deno tests against the stack, then every process
+ * stopped — whatever happened.
  */
 import { join } from "node:path";
 import { profile, repoRoot } from "./profiles.ts";
 import { down, supabaseCli, up } from "./stack.ts";
 import { dbUrl } from "./postgres.ts";
+import { committedTypes, generateDatabaseTypes, TYPES_FILE, typesDiff } from "./db-types.ts";
 import type { Profile } from "./profiles.ts";
 
 interface StepResult {
@@ -116,6 +118,33 @@ async function dbLint(p: Profile): Promise<Omit<StepResult, "name" | "seconds">>
   }
 }
 
+/**
+ * The committed database types are what the migrated schema gives: a migration that
+ * changes the schema ships with `npm run gen:types`' output.
+ */
+async function generatedTypes(p: Profile): Promise<Omit<StepResult, "name" | "seconds">> {
+  const committed = await committedTypes();
+  let generated: string;
+  try {
+    generated = await generateDatabaseTypes(dbUrl(p));
+  } catch (error) {
+    console.log(`could not generate the types: ${error instanceof Error ? error.message : error}`);
+    return { passed: 0, failed: 1, ok: false };
+  }
+  if (committed === generated) {
+    console.log(`${TYPES_FILE} matches the database`);
+    return { passed: 1, failed: 0, ok: true };
+  }
+  if (committed === undefined) {
+    console.log(`${TYPES_FILE} is missing: run \`npm run gen:types\` (with the dev stack up)`);
+  } else {
+    console.log(`${TYPES_FILE} differs from the types of the migrated database:`);
+    for (const line of await typesDiff(committed, generated)) console.log(`  ${line}`);
+    console.log("run `npm run gen:types` (with the dev stack up) and commit the result");
+  }
+  return { passed: 0, failed: 1, ok: false };
+}
+
 async function denoTests(env: Record<string, string>, filters: string[]) {
   const { ok, output } = await run(
     Deno.execPath(),
@@ -147,6 +176,7 @@ export async function runTests(filters: string[]): Promise<number> {
     say(`test stack up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     interrupted.signal.throwIfAborted();
     results.push(await timed("supabase db lint (plpgsql_check)", () => dbLint(p)));
+    results.push(await timed("generated types", () => generatedTypes(p)));
     results.push(await timed("pgTAP (pg_prove)", () => pgTap(p.socketDir, p.dbPort)));
     interrupted.signal.throwIfAborted();
     const env = { ...stack.env, LOCAL_PROFILE_DIR: p.dir };
