@@ -7,13 +7,19 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(1 + 16 * 4 * 9);
+select plan(1 + 18 * 4 * 9);
 \ir _helpers.sql
 
 -- Fixtures the cells act on, beyond the seed: an import, an unused template, a
--- queued target and an open invitation in Acme.
+-- queued target, a staged row with an error and an open invitation in Acme.
 insert into public.lead_imports (id, org_id, file_name)
 values ('a9000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000000', 'october.csv');
+insert into public.lead_import_rows (org_id, import_id, row_number, cells)
+values ('a0000000-0000-4000-8000-000000000000', 'a9000000-0000-4000-8000-000000000001', 2,
+        '["(415) 555-0190", "Pat"]');
+insert into public.lead_import_errors (org_id, import_id, row_number, field, value, message)
+values ('a0000000-0000-4000-8000-000000000000', 'a9000000-0000-4000-8000-000000000001', 3,
+        'phone', '555', 'not a valid phone number');
 insert into public.templates (id, org_id, name)
 values ('a9000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000000', 'Unused');
 insert into public.campaign_targets (org_id, campaign_id, lead_id, phone)
@@ -81,6 +87,22 @@ insert into tests.matrix (table_name, operation, allowed, statement) values
    'update public.lead_imports set file_name = ''renamed.csv'' where id = ''a9000000-0000-4000-8000-000000000001'''),
   ('lead_imports', 'delete', '{admin,manager}',
    'delete from public.lead_imports where id = ''a9000000-0000-4000-8000-000000000001'''),
+  ('lead_import_rows', 'select', '{admin,manager}',
+   'select count(*) from public.lead_import_rows where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('lead_import_rows', 'insert', '{admin,manager}',
+   'insert into public.lead_import_rows (org_id, import_id, row_number, cells) values (''a0000000-0000-4000-8000-000000000000'', ''a9000000-0000-4000-8000-000000000001'', 9, ''["x"]'')'),
+  ('lead_import_rows', 'update', '{}',
+   'update public.lead_import_rows set cells = ''[]'' where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('lead_import_rows', 'delete', '{admin,manager}',
+   'delete from public.lead_import_rows where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('lead_import_errors', 'select', '{admin,manager}',
+   'select count(*) from public.lead_import_errors where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('lead_import_errors', 'insert', '{admin,manager}',
+   'insert into public.lead_import_errors (org_id, import_id, row_number, field, message) values (''a0000000-0000-4000-8000-000000000000'', ''a9000000-0000-4000-8000-000000000001'', 9, ''zip'', ''not a ZIP code'')'),
+  ('lead_import_errors', 'update', '{}',
+   'update public.lead_import_errors set message = ''edited'' where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('lead_import_errors', 'delete', '{admin,manager}',
+   'delete from public.lead_import_errors where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('phone_numbers', 'select', '{admin,manager,operator,viewer}',
    'select count(*) from public.phone_numbers where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('phone_numbers', 'insert', '{admin}',

@@ -405,58 +405,155 @@ export type Database = {
           },
         ];
       };
+      lead_import_errors: {
+        Row: {
+          field: string;
+          import_id: string;
+          message: string;
+          org_id: string;
+          row_number: number;
+          value: string | null;
+        };
+        Insert: {
+          field: string;
+          import_id: string;
+          message: string;
+          org_id: string;
+          row_number: number;
+          value?: string | null;
+        };
+        Update: {
+          field?: string;
+          import_id?: string;
+          message?: string;
+          org_id?: string;
+          row_number?: number;
+          value?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "lead_import_errors_import_fkey";
+            columns: ["org_id", "import_id"];
+            isOneToOne: false;
+            referencedRelation: "lead_imports";
+            referencedColumns: ["org_id", "id"];
+          },
+        ];
+      };
+      lead_import_rows: {
+        Row: {
+          cells: Json;
+          import_id: string;
+          org_id: string;
+          row_number: number;
+        };
+        Insert: {
+          cells: Json;
+          import_id: string;
+          org_id: string;
+          row_number: number;
+        };
+        Update: {
+          cells?: Json;
+          import_id?: string;
+          org_id?: string;
+          row_number?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "lead_import_rows_import_fkey";
+            columns: ["org_id", "import_id"];
+            isOneToOne: false;
+            referencedRelation: "lead_imports";
+            referencedColumns: ["org_id", "id"];
+          },
+        ];
+      };
       lead_imports: {
         Row: {
+          all_or_nothing: boolean;
+          columns: string[];
           completed_at: string | null;
           created_at: string;
           created_by: string | null;
+          delimiter: string | null;
           duplicates: number;
+          encoding: string | null;
           error: string | null;
+          error_count: number;
           file_name: string;
+          has_header: boolean;
           id: string;
           inserted: number;
           invalid: number;
           mapping: Json | null;
+          on_duplicate: string | null;
           org_id: string;
+          processed_rows: number;
+          result: Json | null;
           row_count: number;
+          started_at: string | null;
           status: Database["public"]["Enums"]["import_status"];
           suppressed: number;
+          tags: string[];
           updated: number;
           updated_at: string;
         };
         Insert: {
+          all_or_nothing?: boolean;
+          columns?: string[];
           completed_at?: string | null;
           created_at?: string;
           created_by?: string | null;
+          delimiter?: string | null;
           duplicates?: number;
+          encoding?: string | null;
           error?: string | null;
+          error_count?: number;
           file_name: string;
+          has_header?: boolean;
           id?: string;
           inserted?: number;
           invalid?: number;
           mapping?: Json | null;
+          on_duplicate?: string | null;
           org_id: string;
+          processed_rows?: number;
+          result?: Json | null;
           row_count?: number;
+          started_at?: string | null;
           status?: Database["public"]["Enums"]["import_status"];
           suppressed?: number;
+          tags?: string[];
           updated?: number;
           updated_at?: string;
         };
         Update: {
+          all_or_nothing?: boolean;
+          columns?: string[];
           completed_at?: string | null;
           created_at?: string;
           created_by?: string | null;
+          delimiter?: string | null;
           duplicates?: number;
+          encoding?: string | null;
           error?: string | null;
+          error_count?: number;
           file_name?: string;
+          has_header?: boolean;
           id?: string;
           inserted?: number;
           invalid?: number;
           mapping?: Json | null;
+          on_duplicate?: string | null;
           org_id?: string;
+          processed_rows?: number;
+          result?: Json | null;
           row_count?: number;
+          started_at?: string | null;
           status?: Database["public"]["Enums"]["import_status"];
           suppressed?: number;
+          tags?: string[];
           updated?: number;
           updated_at?: string;
         };

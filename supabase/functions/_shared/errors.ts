@@ -155,10 +155,44 @@ function fromHttpException(err: HTTPException): AppError {
   return new AppError(status, code, err.message || "Request failed");
 }
 
+// Database refusals: the database keeps the rules and says why (naming the field); its
+// SQLSTATE says which status a client should see. Other database errors stay 500s.
+interface PgErrorLike {
+  code?: unknown;
+  message?: unknown;
+  column_name?: unknown;
+}
+
+function isPgError(error: unknown): error is PgErrorLike & { code: string; message: string } {
+  return typeof error === "object" && error !== null &&
+    typeof (error as PgErrorLike).code === "string" &&
+    /^[0-9A-Z]{5}$/.test((error as PgErrorLike).code as string) &&
+    typeof (error as PgErrorLike).message === "string" &&
+    (error as { name?: unknown }).name === "PostgresError";
+}
+
+/** The AppError a Postgres refusal stands for, or the error itself. */
+function fromPgError(error: unknown): unknown {
+  if (error instanceof AppError || !isPgError(error)) return error;
+  const { code, message } = error;
+  const options = { cause: error };
+  if (code === "PT404") return new NotFoundError(message, options);
+  if (code === "42501") return new ForbiddenError(message, options);
+  if (code === "55000" || code === "23505") return new ConflictError(message, options);
+  if (code.startsWith("22") || code === "23514" || code === "23502" || code === "23503") {
+    const field = typeof error.column_name === "string" ? error.column_name : "body";
+    return new ValidationError([{ path: field, message }], message, options);
+  }
+  if (code === "P0001") return new BadRequestError(message, options);
+  return error;
+}
+
 /** The AppError a client may see for `err`, or undefined for an unexpected error. */
 function asAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   if (err instanceof HTTPException) return fromHttpException(err);
+  const fromDb = fromPgError(err);
+  if (fromDb instanceof AppError) return fromDb;
   return undefined;
 }
 

@@ -1,0 +1,682 @@
+/**
+ * Lead import through the `leads` Edge Function, against the ceiling measured in the same run.
+ *
+ * A generated list (bench/lead-csv.ts: 100,000 rows, ~10 MB, mixed phone formats, 2% invalid,
+ * 3% duplicates) is uploaded to `POST /functions/v1/leads/import/preview` as a campaign manager
+ * and committed with `POST /functions/v1/leads/import/execute`, each timed by the client; the
+ * gateway process that runs every function (local/functions-server.ts) has its RSS sampled
+ * every 50 ms during each request (plus its VmHWM, which catches a peak between samples).
+ * `--rows 1000000` makes ten such uploads into the same organization, one after another, to
+ * show that time per upload and memory stay flat as the organization grows.
+ *
+ * The ceiling: the very rows the import stored (read back from `public.leads`, already
+ * normalised: E.164 phones, state codes, ZIPs, tag arrays, time zones) loaded again with COPY
+ * into the same table in a scratch organization, upload by upload, three ways:
+ *   - with the triggers an import's insert meets (rows carry an import id and the transaction
+ *     sets `sct.prepared_import_id`, so the per-row preparation and audit step aside, as they
+ *     do for execute; consent ledger, foreign keys and indexes as usual): the goal's ceiling;
+ *   - with the triggers plain rows meet (per-row preparation and audit, as any other insert);
+ *   - without triggers (`session_replication_role = replica`, as supabase_admin): raw COPY,
+ *     heap and indexes only.
+ * Before each variant the rows of the previous one are deleted and the table vacuumed, so
+ * each starts from the same table; a CHECKPOINT before each timed step keeps one step from
+ * paying for another's dirty pages.
+ *
+ * Goals (issue 4): preview under 1 s, execute within 2× the COPY ceiling, peak memory of the
+ * function process under 150 MB, and flat across the ten uploads of the 1,000,000-row run.
+ * The answers are checked against the generator's expectation (a warning line if they differ).
+ *
+ * Prints markdown tables; `--write` records them in bench/RESULTS.md (100,000 rows between
+ * the lead-import markers, larger runs between the lead-import-1m markers). Needs the running
+ * dev stack (npm run up) with the leads function loaded. Imports go into a scratch organization
+ * (bench-lead-import) where manager@acme.test is campaign manager; it, the ceiling organization,
+ * their leads, imports, consent entries and audit rows are removed at the end, also on error
+ * or Ctrl-C. Acme is not touched.
+ */
+import postgres from "postgres";
+import { loadOrCreateKeys, mintUserToken } from "../local/keys.ts";
+import { seed, stackEnv } from "../tests/support/stack.ts";
+import { generateLeadCsv, type LeadCsvExpectation } from "./lead-csv.ts";
+import { writeResults } from "./results.ts";
+
+const UPLOAD_ROWS = 100_000;
+const SEED = 20_261_126;
+const SAMPLE_MS = 50;
+const GOAL_PREVIEW_S = 1;
+const GOAL_RATIO = 2;
+const GOAL_PEAK_MB = 150;
+/** Per-upload peaks within this many MB of each other count as flat. */
+const FLAT_MB = 20;
+const SLUG = "bench-lead-import";
+const COPY_SLUG = "bench-lead-import-copy";
+const MANAGER_EMAIL = "manager@acme.test";
+const MANAGER_ID = seed.users[MANAGER_EMAIL];
+
+function argValue(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+const ROWS = Number(argValue("--rows") ?? UPLOAD_ROWS);
+if (!Number.isInteger(ROWS) || ROWS < 1000) throw new Error("--rows must be an integer ≥ 1000");
+const UPLOADS = Math.ceil(ROWS / UPLOAD_ROWS);
+const rowsOf = (k: number) => Math.min(UPLOAD_ROWS, ROWS - k * UPLOAD_ROWS);
+
+const say = (line: string) => console.error(`» ${line}`);
+
+// -----------------------------------------------------------------------------
+// Stack: gateway, function process, connections
+// -----------------------------------------------------------------------------
+
+const env = stackEnv();
+const LEADS_URL = `${env.SUPABASE_URL}/functions/v1/leads`;
+const dbUrl = new URL(env.SUPABASE_DB_URL);
+const socketDir = `/tmp/sct-${dbUrl.port}`;
+try {
+  Deno.statSync(`${socketDir}/.s.PGSQL.${dbUrl.port}`);
+} catch {
+  throw new Error(`no Postgres socket in ${socketDir}: the dev stack is not running (npm run up)`);
+}
+
+/** The PID of the gateway process that runs every function, from the stack's pids file. */
+function functionsPid(): number {
+  const file = `${env.LOCAL_PROFILE_DIR}/pids.json`;
+  let recorded: { name: string; pid: number; script: string }[];
+  try {
+    recorded = JSON.parse(Deno.readTextFileSync(file));
+  } catch {
+    throw new Error(`cannot read ${file}: is the dev stack running (npm run up)?`);
+  }
+  const entry = recorded.find((s) => s.name === "functions");
+  if (!entry) throw new Error(`${file} lists no functions process`);
+  let cmdline = "";
+  try {
+    cmdline = Deno.readTextFileSync(`/proc/${entry.pid}/cmdline`);
+  } catch {
+    // gone
+  }
+  if (!cmdline.includes("functions-server.ts")) {
+    throw new Error(`process ${entry.pid} is not the functions gateway: restart the dev stack`);
+  }
+  return entry.pid;
+}
+
+/** A connection over the unix socket (trust): `postgres` or the superuser `supabase_admin`. */
+function connect(user: "postgres" | "supabase_admin"): postgres.Sql {
+  return postgres({
+    path: `${socketDir}/.s.PGSQL.${dbUrl.port}`,
+    user,
+    database: dbUrl.pathname.slice(1) || "postgres",
+    max: 1,
+    onnotice: () => {},
+    idle_timeout: 0,
+  });
+}
+
+// -----------------------------------------------------------------------------
+// Memory of the function process
+// -----------------------------------------------------------------------------
+
+interface Memory {
+  rssKb: number;
+  hwmKb: number;
+}
+
+function memoryOf(pid: number): Memory {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"))?.[1]);
+  return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
+}
+
+interface Measured<T> {
+  value: T;
+  ms: number;
+  /** RSS just before the request, MB. */
+  beforeMb: number;
+  /** Highest RSS during the request, MB. */
+  peakMb: number;
+}
+
+/** Runs `work` (a request and its time), sampling the process's RSS every SAMPLE_MS. */
+async function measure<T>(
+  pid: number,
+  work: () => Promise<{ value: T; ms: number }>,
+): Promise<Measured<T>> {
+  const before = memoryOf(pid);
+  let peakKb = before.rssKb;
+  const timer = setInterval(() => {
+    peakKb = Math.max(peakKb, memoryOf(pid).rssKb);
+  }, SAMPLE_MS);
+  let value: T;
+  let ms: number;
+  try {
+    ({ value, ms } = await work());
+  } finally {
+    clearInterval(timer);
+  }
+  const after = memoryOf(pid);
+  peakKb = Math.max(peakKb, after.rssKb);
+  // The high-water mark only rises: if it rose, it is this request's exact peak.
+  if (after.hwmKb > before.hwmKb) peakKb = Math.max(peakKb, after.hwmKb);
+  return { value, ms, beforeMb: before.rssKb / 1024, peakMb: peakKb / 1024 };
+}
+
+// -----------------------------------------------------------------------------
+// The endpoints
+// -----------------------------------------------------------------------------
+
+interface Preview {
+  import_id: string;
+  row_count: number;
+  columns: string[];
+  suggested_mapping: Record<string, unknown>;
+  issues: unknown[];
+}
+
+interface ExecuteAnswer {
+  committed: boolean;
+  inserted: number;
+  updated: number;
+  duplicates: number;
+  invalid: number;
+  suppressed: number;
+  errors: unknown[];
+}
+
+let tempDir = "";
+
+/**
+ * One request to the leads function, sent by curl: the bench process itself only talks to
+ * Postgres (postgres.js), and the time is curl's own, from connect to the last byte.
+ */
+async function call<T>(
+  path: string,
+  body: { contentType: string; data: Uint8Array },
+  expected: number,
+): Promise<{ value: T; ms: number }> {
+  const keys = await loadOrCreateKeys(env.LOCAL_PROFILE_DIR);
+  const token = await mintUserToken(keys, { id: MANAGER_ID, email: MANAGER_EMAIL }, {
+    issuer: `${env.SUPABASE_URL}/auth/v1`,
+  });
+  const bodyFile = `${tempDir}/body`;
+  const headerFile = `${tempDir}/headers`;
+  const answerFile = `${tempDir}/answer`;
+  await Deno.writeFile(bodyFile, body.data);
+  await Deno.writeTextFile(
+    headerFile,
+    `authorization: Bearer ${token}\ncontent-type: ${body.contentType}\nexpect:\n`,
+    { mode: 0o600 },
+  );
+  const out = await new Deno.Command("curl", {
+    args: [
+      "--silent",
+      "--show-error",
+      "--request",
+      "POST",
+      "--header",
+      `@${headerFile}`,
+      "--data-binary",
+      `@${bodyFile}`,
+      "--output",
+      answerFile,
+      "--write-out",
+      "%{http_code} %{time_total}",
+      `${LEADS_URL}${path}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const [status, seconds] = new TextDecoder().decode(out.stdout).trim().split(" ");
+  if (!out.success) {
+    throw new Error(`curl ${path}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  const text = await Deno.readTextFile(answerFile);
+  if (Number(status) !== expected) {
+    throw new Error(`POST ${path}: ${status} ${text.slice(0, 500)}`);
+  }
+  return { value: JSON.parse(text) as T, ms: Number(seconds) * 1000 };
+}
+
+// -----------------------------------------------------------------------------
+// Set-up and clean-up
+// -----------------------------------------------------------------------------
+
+/**
+ * Removes the bench organizations and everything of theirs (also of a run that was killed),
+ * without triggers: no cascades to wait for, no audit rows about deleting bench data.
+ */
+async function cleanUp(sql: postgres.Sql): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    const orgs = (await tx`
+      select id from public.organizations where slug in (${SLUG}, ${COPY_SLUG})`)
+      .map((r) => r.id as string);
+    if (orgs.length === 0) return;
+    // Every tenant table carries org_id (audit_log, leads, imports and their rows, consent…).
+    const tables = await tx`
+      select c.oid::regclass::text as tbl
+      from pg_attribute a
+      join pg_class c on c.oid = a.attrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      where a.attname = 'org_id' and not a.attisdropped and c.relkind in ('r', 'p')
+        and not c.relispartition and n.nspname in ('public', 'private')`;
+    for (const { tbl } of tables) {
+      await tx.unsafe(`delete from ${tbl} where org_id = any($1::uuid[])`, [orgs]);
+    }
+    await tx`
+      delete from realtime.messages
+      where topic = any(${orgs.map((o) => `org:${o}`)}::text[])`;
+    await tx`delete from public.organizations where id = any(${orgs}::uuid[])`;
+  });
+}
+
+interface Fixture {
+  org: string;
+  copyOrg: string;
+  /** An import of the ceiling organization, which its COPYed rows carry. */
+  copyImport: string;
+}
+
+/** The scratch organizations, as postgres through the normal triggers. */
+async function createFixture(sql: postgres.Sql): Promise<Fixture> {
+  return await sql.begin(async (tx) => {
+    const [org] = await tx`
+      insert into public.organizations (name, slug) values ('Bench Lead Import', ${SLUG})
+      returning id`;
+    const [copyOrg] = await tx`
+      insert into public.organizations (name, slug) values ('Bench Lead Import COPY', ${COPY_SLUG})
+      returning id`;
+    await tx`
+      insert into public.memberships (org_id, user_id, role)
+      values (${org.id}, ${MANAGER_ID}, 'campaign_manager')`;
+    const [copyImport] = await tx`
+      insert into public.lead_imports (org_id, file_name, status, completed_at)
+      values (${copyOrg.id}, 'copy-ceiling.csv', 'completed', now())
+      returning id`;
+    return { org: org.id, copyOrg: copyOrg.id, copyImport: copyImport.id };
+  });
+}
+
+// -----------------------------------------------------------------------------
+// The ceiling: the stored rows again, by COPY
+// -----------------------------------------------------------------------------
+
+/** What an import stores besides org_id, import_id and the defaults (id, timestamps). */
+const STORED_COLUMNS = [
+  "phone",
+  "first_name",
+  "last_name",
+  "email",
+  "address",
+  "city",
+  "state",
+  "zip",
+  "time_zone",
+  "zip_time_zone",
+  "phone_time_zone",
+  "tags",
+  "custom_fields",
+  "status",
+  "suppressed",
+  "consent_source",
+  "consent_captured_at",
+  "consent_evidence",
+  "created_by",
+].join(", ");
+
+const uuidText = (s: string) => {
+  if (!/^[0-9a-f-]{36}$/.test(s)) throw new Error(`not a uuid: ${s}`);
+  return s;
+};
+
+/** An import's stored leads in COPY text format, in the order they were inserted. */
+async function readBack(sql: postgres.Sql, org: string, importId: string): Promise<string> {
+  const readable = await sql.unsafe(`
+    copy (
+      select ${STORED_COLUMNS} from public.leads
+      where org_id = '${uuidText(org)}' and import_id = '${uuidText(importId)}'
+      order by ctid
+    ) to stdout`).readable();
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of readable) text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
+}
+
+/** COPY text rows with org_id and import_id (null: `\N`) put in front. */
+function withKeys(rows: string, org: string, importId: string | null): Uint8Array {
+  const prefix = `${org}\t${importId ?? "\\N"}\t`;
+  const lines = rows.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  return new TextEncoder().encode(lines.map((l) => prefix + l).join("\n") + "\n");
+}
+
+type CopyVariant = "import" | "plain" | "raw";
+
+const COPY_LABELS: Record<CopyVariant, string> = {
+  import: "COPY, the triggers an import's insert meets (ceiling)",
+  plain: "COPY, the triggers plain rows meet (per-row prepare + audit)",
+  raw: "COPY, no triggers (replica, supabase_admin)",
+};
+
+/** One COPY of `data` into public.leads in a transaction of its own; ms including commit. */
+async function copyIn(
+  sql: postgres.Sql,
+  variant: CopyVariant,
+  data: Uint8Array,
+  importId: string,
+): Promise<number> {
+  const started = performance.now();
+  await sql.begin(async (tx) => {
+    if (variant === "raw") await tx`set local session_replication_role = replica`;
+    if (variant === "import") {
+      await tx`select set_config('sct.prepared_import_id', ${importId}, true)`;
+    }
+    const writable = await tx.unsafe(
+      `copy public.leads (org_id, import_id, ${STORED_COLUMNS}) from stdin`,
+    ).writable();
+    await new Promise<void>((resolve, reject) => {
+      writable.on("error", reject);
+      writable.on("finish", resolve);
+      // In slices, as a client streams a file.
+      const slice = 1 << 20;
+      for (let at = 0; at < data.length; at += slice) {
+        writable.write(data.subarray(at, Math.min(at + slice, data.length)));
+      }
+      writable.end();
+    });
+  });
+  return performance.now() - started;
+}
+
+/** Deletes the ceiling organization's leads (and what they wrote), then vacuums. */
+async function resetCopyOrg(admin: postgres.Sql, copyOrg: string): Promise<void> {
+  await admin.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    await tx`delete from public.leads where org_id = ${copyOrg}`;
+    await tx`delete from public.consent_events where org_id = ${copyOrg}`;
+    await tx`delete from public.audit_log where org_id = ${copyOrg}`;
+  });
+  await admin`vacuum analyze public.leads`;
+}
+
+// -----------------------------------------------------------------------------
+// Run
+// -----------------------------------------------------------------------------
+
+interface UploadResult {
+  rows: number;
+  bytes: number;
+  preview: Measured<Preview>;
+  execute: Measured<ExecuteAnswer>;
+  expected: LeadCsvExpectation;
+  importId: string;
+  stored: number;
+}
+
+const pid = functionsPid();
+const admin = connect("supabase_admin");
+const pg = connect("postgres");
+
+let interrupted = false;
+const onSignal = () => {
+  interrupted = true;
+  say("interrupted: stopping after this step, then cleaning up");
+};
+Deno.addSignalListener("SIGINT", onSignal);
+Deno.addSignalListener("SIGTERM", onSignal);
+const check = () => {
+  if (interrupted) throw new Error("interrupted");
+};
+
+let output = "";
+try {
+  try {
+    await admin`select 1`;
+  } catch (error) {
+    throw new Error(
+      `cannot reach the dev database as supabase_admin over ${socketDir} (npm run up): ${error}`,
+    );
+  }
+  tempDir = await Deno.makeTempDir({ prefix: "bench-lead-import-" });
+  {
+    const probe = await new Deno.Command("curl", {
+      args: [
+        "--silent",
+        "--output",
+        "/dev/null",
+        "--write-out",
+        "%{http_code}",
+        "--request",
+        "POST",
+      ]
+        .concat(`${LEADS_URL}/import/preview`),
+      stdout: "piped",
+    }).output();
+    const status = Number(new TextDecoder().decode(probe.stdout));
+    if (!probe.success || status === 404 || status === 503) {
+      throw new Error(
+        `the gateway has no working leads function (${status}): restart the dev stack ` +
+          "(npm run down && npm run up) after changing functions",
+      );
+    }
+  }
+  await cleanUp(admin);
+  await admin`vacuum analyze public.leads`;
+  const fx = await createFixture(pg);
+  say(
+    `${ROWS.toLocaleString("en")} rows in ${UPLOADS} upload(s); function process ${pid} (RSS ${
+      (memoryOf(pid).rssKb / 1024).toFixed(0)
+    } MB)`,
+  );
+
+  // 1. The import, upload by upload.
+  const uploads: UploadResult[] = [];
+  const readBacks: string[] = [];
+  for (let k = 0; k < UPLOADS; k++) {
+    check();
+    const gen = generateLeadCsv(rowsOf(k), SEED + k, { rowOffset: k * UPLOAD_ROWS });
+    const body = new TextEncoder().encode(gen.csv);
+    await admin`checkpoint`;
+    const preview = await measure(pid, () =>
+      call<Preview>(
+        `/import/preview?org_id=${fx.org}&file_name=bench-${k + 1}.csv`,
+        { contentType: "text/csv", data: body },
+        201,
+      ));
+    if (k === 0) say(`suggested mapping: ${JSON.stringify(preview.value.suggested_mapping)}`);
+    check();
+    await admin`checkpoint`;
+    const execute = await measure(pid, () =>
+      call<ExecuteAnswer>("/import/execute", {
+        contentType: "application/json",
+        data: new TextEncoder().encode(JSON.stringify({
+          import_id: preview.value.import_id,
+          mapping: preview.value.suggested_mapping,
+          on_duplicate: "skip",
+        })),
+      }, 200));
+    const [{ stored }] = await pg`
+      select count(*)::int as stored from public.leads
+      where org_id = ${fx.org} and import_id = ${preview.value.import_id}`;
+    uploads.push({
+      rows: gen.expected.rows,
+      bytes: body.byteLength,
+      preview,
+      execute,
+      expected: gen.expected,
+      importId: preview.value.import_id,
+      stored,
+    });
+    readBacks.push(await readBack(pg, fx.org, preview.value.import_id));
+    const a = execute.value;
+    say(
+      `upload ${k + 1}/${UPLOADS}: preview ${(preview.ms / 1000).toFixed(2)} s (peak ${
+        preview.peakMb.toFixed(0)
+      } MB), execute ${(execute.ms / 1000).toFixed(2)} s (peak ${
+        execute.peakMb.toFixed(0)
+      } MB): inserted ${a.inserted}, duplicates ${a.duplicates}, invalid ${a.invalid}`,
+    );
+  }
+
+  // 2. The ceiling: the same rows, by COPY, each variant from the same table state.
+  await admin.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    await tx`delete from public.leads where org_id = ${fx.org}`;
+  });
+  await admin`vacuum analyze public.leads`;
+  const copyMs: Record<CopyVariant, number[]> = { import: [], plain: [], raw: [] };
+  const copyData = readBacks.map((r) => ({
+    import: withKeys(r, fx.copyOrg, fx.copyImport),
+    plain: withKeys(r, fx.copyOrg, null),
+  }));
+  for (const variant of ["import", "raw", "plain"] as const) {
+    for (let k = 0; k < UPLOADS; k++) {
+      check();
+      await admin`checkpoint`;
+      const data = variant === "plain" ? copyData[k].plain : copyData[k].import;
+      const ms = await copyIn(variant === "raw" ? admin : pg, variant, data, fx.copyImport);
+      copyMs[variant].push(ms);
+    }
+    say(`${COPY_LABELS[variant]}: ${(sum(copyMs[variant]) / 1000).toFixed(2)} s`);
+    await resetCopyOrg(admin, fx.copyOrg);
+  }
+
+  output = report(uploads, copyMs);
+  console.log(`\n${output}`);
+} finally {
+  await pg.end({ timeout: 5 });
+  say("cleaning up: removing the bench organizations, their leads and imports");
+  try {
+    await cleanUp(admin);
+    await admin`vacuum analyze public.leads`;
+    await admin`vacuum analyze public.lead_import_rows`;
+  } finally {
+    await admin.end({ timeout: 5 });
+    if (tempDir) await Deno.remove(tempDir, { recursive: true });
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+if (Deno.args.includes("--write") && output) {
+  await writeResults(ROWS > UPLOAD_ROWS ? "lead-import-1m" : "lead-import", output);
+}
+
+// -----------------------------------------------------------------------------
+// Report
+// -----------------------------------------------------------------------------
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+function report(uploads: UploadResult[], copyMs: Record<CopyVariant, number[]>): string {
+  const s = (ms: number) => (ms / 1000).toFixed(2);
+  const mb = (x: number) => x.toFixed(0);
+  const n = (x: number) => Math.round(x).toLocaleString("en");
+  const yes = (ok: boolean) => (ok ? "met" : "**not met**");
+
+  const uploadRows = uploads.map((u, k) => {
+    const ratio = u.execute.ms / copyMs.import[k];
+    return `| ${k + 1} | ${n(u.rows)} | ${(u.bytes / 1e6).toFixed(1)} | ${s(u.preview.ms)} | ${
+      s(u.execute.ms)
+    } | ${n(u.rows / (u.execute.ms / 1000))} | ${s(copyMs.import[k])} | ${ratio.toFixed(2)} | ${
+      mb(u.preview.beforeMb)
+    } | ${mb(u.preview.peakMb)} | ${mb(u.execute.peakMb)} |`;
+  });
+  const totalRows = sum(uploads.map((u) => u.rows));
+  const totalPreview = sum(uploads.map((u) => u.preview.ms));
+  const totalExecute = sum(uploads.map((u) => u.execute.ms));
+  const inserted = sum(uploads.map((u) => u.execute.value.inserted));
+  const peaks = uploads.flatMap((u) => [u.preview.peakMb, u.execute.peakMb]);
+  const maxPeak = Math.max(...peaks);
+  const uploadPeaks = uploads.map((u) => Math.max(u.preview.peakMb, u.execute.peakMb));
+  if (uploads.length > 1) {
+    uploadRows.push(
+      `| all | ${n(totalRows)} | ${(sum(uploads.map((u) => u.bytes)) / 1e6).toFixed(1)} | ${
+        s(totalPreview)
+      } | ${s(totalExecute)} | ${n(totalRows / (totalExecute / 1000))} | ${
+        s(sum(copyMs.import))
+      } | ${(totalExecute / sum(copyMs.import)).toFixed(2)} | ${
+        mb(uploads[0].preview.beforeMb)
+      } | ${mb(Math.max(...uploads.map((u) => u.preview.peakMb)))} | ${
+        mb(Math.max(...uploads.map((u) => u.execute.peakMb)))
+      } |`,
+    );
+  }
+
+  const ceilingRows = [
+    `| execute (HTTP, the import) | ${s(totalExecute)} | ${
+      n(inserted / (totalExecute / 1000))
+    } | 1.00 |`,
+    ...(["import", "plain", "raw"] as const).map((v) => {
+      const t = sum(copyMs[v]);
+      return `| ${COPY_LABELS[v]} | ${s(t)} | ${n(inserted / (t / 1000))} | ${
+        (totalExecute / t).toFixed(2)
+      } |`;
+    }),
+  ];
+
+  const maxPreview = Math.max(...uploads.map((u) => u.preview.ms)) / 1000;
+  const ratio = totalExecute / sum(copyMs.import);
+  const goals = [
+    `preview < ${GOAL_PREVIEW_S} s: ${yes(maxPreview < GOAL_PREVIEW_S)} (slowest ${
+      maxPreview.toFixed(2)
+    } s)`,
+    `execute ≤ ${GOAL_RATIO}× the COPY ceiling: ${yes(ratio <= GOAL_RATIO)} (${ratio.toFixed(2)}×)`,
+    `peak RSS < ${GOAL_PEAK_MB} MB: ${yes(maxPeak < GOAL_PEAK_MB)} (${mb(maxPeak)} MB)`,
+  ];
+  if (uploads.length > 1) {
+    const spread = Math.max(...uploadPeaks) - Math.min(...uploadPeaks);
+    goals.push(
+      `flat memory over ${uploads.length} uploads: ${yes(spread <= FLAT_MB)} (peaks ${
+        mb(Math.min(...uploadPeaks))
+      }–${mb(Math.max(...uploadPeaks))} MB)`,
+    );
+  }
+
+  const warnings: string[] = [];
+  uploads.forEach((u, k) => {
+    const a = u.execute.value;
+    const e = u.expected;
+    if (
+      a.inserted !== e.inserted || a.duplicates !== e.duplicates || a.invalid !== e.invalid ||
+      u.stored !== e.inserted || a.updated !== 0 || a.suppressed !== 0
+    ) {
+      warnings.push(
+        `**Warning**, upload ${
+          k + 1
+        }: the import answered inserted ${a.inserted} (stored ${u.stored}), duplicates ${a.duplicates}, invalid ${a.invalid}, updated ${a.updated}, suppressed ${a.suppressed}; the generator expected inserted ${e.inserted}, duplicates ${e.duplicates}, invalid ${e.invalid}.`,
+      );
+    }
+  });
+  const expected = {
+    inserted: sum(uploads.map((u) => u.expected.inserted)),
+    duplicates: sum(uploads.map((u) => u.expected.duplicates)),
+    invalid: sum(uploads.map((u) => u.expected.invalid)),
+  };
+  const verified = warnings.length === 0
+    ? `Answers match the generator: ${n(expected.inserted)} inserted, ${
+      n(expected.duplicates)
+    } duplicates, ${n(expected.invalid)} invalid.`
+    : warnings.join("\n");
+
+  return [
+    `${n(totalRows)} generated rows in ${uploads.length} upload${
+      uploads.length > 1 ? "s" : ""
+    } of ${n(UPLOAD_ROWS)} (${new Date().toISOString().slice(0, 10)})`,
+    "",
+    "| upload | rows | MB | preview s | execute s | execute rows/s | COPY ceiling s | × ceiling | RSS before MB | peak preview MB | peak execute MB |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...uploadRows,
+    "",
+    `The same ${n(inserted)} stored leads loaded again:`,
+    "",
+    "| load | s | leads/s | execute ÷ this |",
+    "| --- | ---: | ---: | ---: |",
+    ...ceilingRows,
+    "",
+    `Goals: ${goals.join("; ")}. ${verified}`,
+  ].join("\n");
+}

@@ -1,0 +1,103 @@
+/**
+ * Reading an upload: `text/csv` (or a spreadsheet-ish text type) as the raw body, or a
+ * `multipart/form-data` field `file`; never more than the size limit in memory, and a
+ * 413 as soon as the limit is passed.
+ */
+import {
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "../_shared/errors.ts";
+
+export interface Upload {
+  bytes: Uint8Array<ArrayBuffer>;
+  fileName: string;
+}
+
+/** Content types browsers and tools send for a .csv (Excel on Windows: vnd.ms-excel). */
+const CSV_TYPES = new Set([
+  "text/csv",
+  "text/plain",
+  "application/csv",
+  "text/comma-separated-values",
+  "text/tab-separated-values",
+  "application/vnd.ms-excel",
+]);
+/** Multipart framing around the file: headers and boundaries. */
+const MULTIPART_OVERHEAD = 64 * 1024;
+
+function tooLarge(limit: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(
+    `the upload is larger than ${limit.toLocaleString("en-US")} bytes (MAX_UPLOAD_SIZE)`,
+  );
+}
+
+/** The body, up to `limit` bytes: a 413 once it is longer, without reading the rest. */
+export async function readLimited(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+  onTooLarge: () => Error,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw onTooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** The uploaded file of a request, or the 4xx that says why there is none. */
+export async function readUpload(
+  request: Request,
+  limit: number,
+  fallbackName = "upload.csv",
+): Promise<Upload> {
+  const contentType = (request.headers.get("content-type") ?? "").toLowerCase();
+  const mediaType = contentType.split(";")[0].trim();
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  const isMultipart = mediaType === "multipart/form-data";
+  if (!isMultipart && !CSV_TYPES.has(mediaType)) {
+    throw new UnsupportedMediaTypeError(
+      `${mediaType || "a body without Content-Type"} is not accepted: send the file as ` +
+        'text/csv, or as the field "file" of multipart/form-data',
+    );
+  }
+  const ceiling = isMultipart ? limit + MULTIPART_OVERHEAD : limit;
+  if (Number.isFinite(declared) && declared > ceiling) throw tooLarge(limit);
+  const bytes = await readLimited(request.body, ceiling, () => tooLarge(limit));
+  if (!isMultipart) return { bytes, fileName: fallbackName };
+
+  let form: FormData;
+  try {
+    form = await new Response(bytes, { headers: { "content-type": contentType } }).formData();
+  } catch {
+    throw new ValidationError(
+      [{ path: "body", message: "not a valid multipart/form-data body" }],
+      "The upload could not be read",
+    );
+  }
+  const file = form.get("file");
+  if (!(file instanceof File)) {
+    throw new ValidationError(
+      [{ path: "file", message: 'the multipart field "file" with the CSV is missing' }],
+      "No file in the upload",
+    );
+  }
+  if (file.size > limit) throw tooLarge(limit);
+  return { bytes: new Uint8Array(await file.arrayBuffer()), fileName: file.name || fallbackName };
+}
