@@ -3,11 +3,14 @@
  *
  * A generated list (bench/lead-csv.ts: 100,000 rows, ~10 MB, mixed phone formats, 2% invalid,
  * 3% duplicates) is uploaded to `POST /functions/v1/leads/import/preview` as a campaign manager
- * and committed with `POST /functions/v1/leads/import/execute`, each timed by the client; the
- * gateway process that runs every function (local/functions-server.ts) has its RSS sampled
- * every 50 ms during each request (plus its VmHWM, which catches a peak between samples).
- * `--rows 1000000` makes ten such uploads into the same organization, one after another, to
- * show that time per upload and memory stay flat as the organization grows.
+ * and committed with `POST /functions/v1/leads/import/execute`, each sent and timed by curl
+ * (so this process talks only to Postgres); the gateway process that runs every function
+ * (local/functions-server.ts; the dev stack's, from its pids file, or with `--own-gateway` a
+ * fresh one the bench starts against the dev database, so that its memory is this run's
+ * alone) has its RSS sampled every 50 ms during each request (plus its VmHWM, which catches a
+ * peak between samples). `--rows 1000000` makes ten such uploads into the same organization,
+ * one after another, to show that time per upload and memory stay flat as the organization
+ * grows.
  *
  * The ceiling: the very rows the import stored (read back from `public.leads`, already
  * normalised: E.164 phones, state codes, ZIPs, tag arrays, time zones) loaded again with COPY
@@ -18,6 +21,7 @@
  *   - with the triggers plain rows meet (per-row preparation and audit, as any other insert);
  *   - without triggers (`session_replication_role = replica`, as supabase_admin): raw COPY,
  *     heap and indexes only.
+ * (postgres.js `copy … from stdin` over the unix socket, as postgres unless said otherwise.)
  * Before each variant the rows of the previous one are deleted and the table vacuumed, so
  * each starts from the same table; a CHECKPOINT before each timed step keeps one step from
  * paying for another's dirty pages.
@@ -27,11 +31,15 @@
  * The answers are checked against the generator's expectation (a warning line if they differ).
  *
  * Prints markdown tables; `--write` records them in bench/RESULTS.md (100,000 rows between
- * the lead-import markers, larger runs between the lead-import-1m markers). Needs the running
- * dev stack (npm run up) with the leads function loaded. Imports go into a scratch organization
- * (bench-lead-import) where manager@acme.test is campaign manager; it, the ceiling organization,
- * their leads, imports, consent entries and audit rows are removed at the end, also on error
- * or Ctrl-C. Acme is not touched.
+ * the lead-import markers, larger runs between the lead-import-1m markers). A request that
+ * has not answered after `--max-request-s` (900) is cancelled and the run fails; `--analyze`
+ * runs ANALYZE on public.leads after each upload (diagnostic: the planner then knows the
+ * organization's leads, as after autovacuum).
+ *
+ * Needs the running dev stack (npm run up) with the leads function loaded. Imports go into a
+ * scratch organization (bench-lead-import) where manager@acme.test is campaign manager; it, the
+ * ceiling organization, their leads, imports, consent entries and audit rows are removed at
+ * the end, also on error or Ctrl-C. Acme is not touched.
  */
 import postgres from "postgres";
 import { loadOrCreateKeys, mintUserToken } from "../local/keys.ts";
@@ -58,6 +66,13 @@ function argValue(name: string): string | undefined {
 }
 
 const ROWS = Number(argValue("--rows") ?? UPLOAD_ROWS);
+/** A request that has not answered after this long is cancelled, and the run fails. */
+const MAX_REQUEST_S = Number(argValue("--max-request-s") ?? 900);
+/**
+ * ANALYZE public.leads after each upload (diagnostic): the planner then knows how many leads
+ * the organization has, as it would once autovacuum has run.
+ */
+const ANALYZE_BETWEEN = Deno.args.includes("--analyze");
 if (!Number.isInteger(ROWS) || ROWS < 1000) throw new Error("--rows must be an integer ≥ 1000");
 const UPLOADS = Math.ceil(ROWS / UPLOAD_ROWS);
 const rowsOf = (k: number) => Math.min(UPLOAD_ROWS, ROWS - k * UPLOAD_ROWS);
@@ -69,7 +84,8 @@ const say = (line: string) => console.error(`» ${line}`);
 // -----------------------------------------------------------------------------
 
 const env = stackEnv();
-const LEADS_URL = `${env.SUPABASE_URL}/functions/v1/leads`;
+/** Where the leads function answers: the dev stack's gateway, or our own (--own-gateway). */
+let leadsUrl = `${env.SUPABASE_URL}/functions/v1/leads`;
 const dbUrl = new URL(env.SUPABASE_DB_URL);
 const socketDir = `/tmp/sct-${dbUrl.port}`;
 try {
@@ -78,8 +94,8 @@ try {
   throw new Error(`no Postgres socket in ${socketDir}: the dev stack is not running (npm run up)`);
 }
 
-/** The PID of the gateway process that runs every function, from the stack's pids file. */
-function functionsPid(): number {
+/** The PID of the dev stack's gateway, which runs every function, from its pids file. */
+function devGatewayPid(): number {
   const file = `${env.LOCAL_PROFILE_DIR}/pids.json`;
   let recorded: { name: string; pid: number; script: string }[];
   try {
@@ -99,6 +115,44 @@ function functionsPid(): number {
     throw new Error(`process ${entry.pid} is not the functions gateway: restart the dev stack`);
   }
   return entry.pid;
+}
+
+/**
+ * A gateway of our own (local/functions-server.ts, as the stack runs it, against the dev
+ * database): a fresh process, so its memory is this run's alone and no other client's.
+ */
+async function startOwnGateway(): Promise<{ url: string; child: Deno.ChildProcess }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--quiet",
+      new URL("../local/functions-server.ts", import.meta.url).pathname,
+    ],
+    env: { ...env, LOCAL_API_PORT: String(port), LOCAL_KEYS_DIR: env.LOCAL_PROFILE_DIR },
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 30_000;;) {
+    const probe = await new Deno.Command("curl", {
+      args: ["--silent", "--output", "/dev/null", "--write-out", "%{http_code}"]
+        .concat(`${url}/auth/v1/.well-known/jwks.json`),
+      stdout: "piped",
+    }).output();
+    if (new TextDecoder().decode(probe.stdout) === "200") break;
+    if (Date.now() > deadline) {
+      child.kill("SIGTERM");
+      await child.status;
+      throw new Error("our own gateway did not start within 30 s");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url: `${url}/functions/v1/leads`, child };
 }
 
 /** A connection over the unix socket (trust): `postgres` or the superuser `supabase_admin`. */
@@ -221,11 +275,24 @@ async function call<T>(
       answerFile,
       "--write-out",
       "%{http_code} %{time_total}",
-      `${LEADS_URL}${path}`,
+      "--max-time",
+      String(MAX_REQUEST_S),
+      `${leadsUrl}${path}`,
     ],
     stdout: "piped",
     stderr: "piped",
   }).output();
+  if (out.code === 28) {
+    // The function goes on without its client: stop its statement, or the clean-up waits.
+    const cancelled = await admin`
+      select pg_cancel_backend(pid) from pg_stat_activity
+      where application_name = 'edge-function' and state = 'active'
+        and query ~ '_lead_import[(]'`;
+    throw new Error(
+      `POST ${path} did not answer within ${MAX_REQUEST_S} s (--max-request-s); ` +
+        `cancelled ${cancelled.length} import statement(s) of the functions`,
+    );
+  }
   const [status, seconds] = new TextDecoder().decode(out.stdout).trim().split(" ");
   if (!out.success) {
     throw new Error(`curl ${path}: ${new TextDecoder().decode(out.stderr).trim()}`);
@@ -329,8 +396,22 @@ const uuidText = (s: string) => {
   return s;
 };
 
-/** An import's stored leads in COPY text format, in the order they were inserted. */
-async function readBack(sql: postgres.Sql, org: string, importId: string): Promise<string> {
+/**
+ * An import's stored leads in COPY text format, in the order they were inserted. On a
+ * connection of its own, closed afterwards: with postgres.js on Deno, a connection that has
+ * run a `copy … to stdout` stream now and then never sees the answer to a later query (it
+ * stalls, idle in transaction, until killed), so none is reused after one.
+ */
+async function readBack(org: string, importId: string): Promise<string> {
+  const sql = connect("postgres");
+  try {
+    return await copyOut(sql, org, importId);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+async function copyOut(sql: postgres.Sql, org: string, importId: string): Promise<string> {
   const readable = await sql.unsafe(`
     copy (
       select ${STORED_COLUMNS} from public.leads
@@ -359,15 +440,21 @@ const COPY_LABELS: Record<CopyVariant, string> = {
   raw: "COPY, no triggers (replica, supabase_admin)",
 };
 
-/** One COPY of `data` into public.leads in a transaction of its own; ms including commit. */
+/**
+ * One COPY of `data` into public.leads in a transaction of its own; ms including commit.
+ * `backendPid` is the connection's server process: a COPY that has not finished after
+ * MAX_REQUEST_S is cancelled there (postgres.js never finishes a `copy … from stdin` stream
+ * the server failed, so the caller must stop waiting and close the connection).
+ */
 async function copyIn(
   sql: postgres.Sql,
+  backendPid: number,
   variant: CopyVariant,
   data: Uint8Array,
   importId: string,
 ): Promise<number> {
   const started = performance.now();
-  await sql.begin(async (tx) => {
+  const done = sql.begin(async (tx) => {
     if (variant === "raw") await tx`set local session_replication_role = replica`;
     if (variant === "import") {
       await tx`select set_config('sct.prepared_import_id', ${importId}, true)`;
@@ -386,10 +473,40 @@ async function copyIn(
       writable.end();
     });
   });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), MAX_REQUEST_S * 1000);
+  });
+  try {
+    if (await Promise.race([done, timedOut]) === "timeout") {
+      done.catch(() => {});
+      const killer = connect("supabase_admin");
+      try {
+        await killer`select pg_cancel_backend(${backendPid})`;
+      } finally {
+        await killer.end({ timeout: 5 });
+      }
+      throw new Error(`${COPY_LABELS[variant]}: no end after ${MAX_REQUEST_S} s; cancelled`);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
   return performance.now() - started;
 }
 
-/** Deletes the ceiling organization's leads (and what they wrote), then vacuums. */
+/**
+ * Brings public.leads to the same state before each timed phase: dead rows vacuumed, indexes
+ * rebuilt (bulk loads and deletes of random uuids leave them bloated, and a bloated
+ * (org_id, id) index makes the planner check foreign keys through another index), statistics
+ * fresh. The table holds only the seeded leads at these points, so this takes milliseconds.
+ */
+async function settle(admin: postgres.Sql): Promise<void> {
+  await admin`vacuum public.leads`;
+  await admin`reindex table public.leads`;
+  await admin`analyze public.leads`;
+}
+
+/** Deletes the ceiling organization's leads (and what they wrote), then settles the table. */
 async function resetCopyOrg(admin: postgres.Sql, copyOrg: string): Promise<void> {
   await admin.begin(async (tx) => {
     await tx`set local session_replication_role = replica`;
@@ -397,7 +514,7 @@ async function resetCopyOrg(admin: postgres.Sql, copyOrg: string): Promise<void>
     await tx`delete from public.consent_events where org_id = ${copyOrg}`;
     await tx`delete from public.audit_log where org_id = ${copyOrg}`;
   });
-  await admin`vacuum analyze public.leads`;
+  await settle(admin);
 }
 
 // -----------------------------------------------------------------------------
@@ -414,7 +531,12 @@ interface UploadResult {
   stored: number;
 }
 
-const pid = functionsPid();
+const ownGateway = Deno.args.includes("--own-gateway") ? await startOwnGateway() : undefined;
+if (ownGateway) leadsUrl = ownGateway.url;
+const pid = ownGateway?.child.pid ?? devGatewayPid();
+const gatewayNote = ownGateway
+  ? "a gateway process of the bench's own (fresh, against the dev database)"
+  : "the dev stack's gateway process";
 const admin = connect("supabase_admin");
 const pg = connect("postgres");
 
@@ -450,7 +572,7 @@ try {
         "--request",
         "POST",
       ]
-        .concat(`${LEADS_URL}/import/preview`),
+        .concat(`${leadsUrl}/import/preview`),
       stdout: "piped",
     }).output();
     const status = Number(new TextDecoder().decode(probe.stdout));
@@ -462,8 +584,10 @@ try {
     }
   }
   await cleanUp(admin);
-  await admin`vacuum analyze public.leads`;
+  await settle(admin);
   const fx = await createFixture(pg);
+  const [{ pid: pgPid }] = await pg`select pg_backend_pid() as pid`;
+  const [{ pid: adminPid }] = await admin`select pg_backend_pid() as pid`;
   say(
     `${ROWS.toLocaleString("en")} rows in ${UPLOADS} upload(s); function process ${pid} (RSS ${
       (memoryOf(pid).rssKb / 1024).toFixed(0)
@@ -508,7 +632,8 @@ try {
       importId: preview.value.import_id,
       stored,
     });
-    readBacks.push(await readBack(pg, fx.org, preview.value.import_id));
+    readBacks.push(await readBack(fx.org, preview.value.import_id));
+    if (ANALYZE_BETWEEN) await admin`analyze public.leads`;
     const a = execute.value;
     say(
       `upload ${k + 1}/${UPLOADS}: preview ${(preview.ms / 1000).toFixed(2)} s (peak ${
@@ -524,18 +649,16 @@ try {
     await tx`set local session_replication_role = replica`;
     await tx`delete from public.leads where org_id = ${fx.org}`;
   });
-  await admin`vacuum analyze public.leads`;
+  await settle(admin);
   const copyMs: Record<CopyVariant, number[]> = { import: [], plain: [], raw: [] };
-  const copyData = readBacks.map((r) => ({
-    import: withKeys(r, fx.copyOrg, fx.copyImport),
-    plain: withKeys(r, fx.copyOrg, null),
-  }));
   for (const variant of ["import", "raw", "plain"] as const) {
     for (let k = 0; k < UPLOADS; k++) {
       check();
+      const data = withKeys(readBacks[k], fx.copyOrg, variant === "plain" ? null : fx.copyImport);
       await admin`checkpoint`;
-      const data = variant === "plain" ? copyData[k].plain : copyData[k].import;
-      const ms = await copyIn(variant === "raw" ? admin : pg, variant, data, fx.copyImport);
+      const ms = variant === "raw"
+        ? await copyIn(admin, adminPid, variant, data, fx.copyImport)
+        : await copyIn(pg, pgPid, variant, data, fx.copyImport);
       copyMs[variant].push(ms);
     }
     say(`${COPY_LABELS[variant]}: ${(sum(copyMs[variant]) / 1000).toFixed(2)} s`);
@@ -554,6 +677,10 @@ try {
   } finally {
     await admin.end({ timeout: 5 });
     if (tempDir) await Deno.remove(tempDir, { recursive: true });
+    if (ownGateway) {
+      ownGateway.child.kill("SIGTERM");
+      await ownGateway.child.status;
+    }
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
@@ -663,9 +790,13 @@ function report(uploads: UploadResult[], copyMs: Record<CopyVariant, number[]>):
     : warnings.join("\n");
 
   return [
-    `${n(totalRows)} generated rows in ${uploads.length} upload${
-      uploads.length > 1 ? "s" : ""
-    } of ${n(UPLOAD_ROWS)} (${new Date().toISOString().slice(0, 10)})`,
+    `${n(totalRows)} generated rows in ${
+      uploads.length > 1 ? `${uploads.length} uploads` : "one upload"
+    } of ${n(UPLOAD_ROWS)} into one organization, each previewed then executed (times by curl${
+      ANALYZE_BETWEEN ? "; ANALYZE public.leads after each upload (--analyze)" : ""
+    }); memory: RSS of ${gatewayNote}, sampled every ${SAMPLE_MS} ms; COPY ceiling: the same stored rows by COPY with the triggers an import's insert meets (${
+      new Date().toISOString().slice(0, 10)
+    })`,
     "",
     "| upload | rows | MB | preview s | execute s | execute rows/s | COPY ceiling s | × ceiling | RSS before MB | peak preview MB | peak execute MB |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
