@@ -266,6 +266,10 @@ begin
     first_value(x.row_number) over (partition by x.phone order by x.row_number) as first_row
   from import_rows x
   where x.problems = '[]';
+  -- Work tables have no statistics until analysed: without them the duplicate checks
+  -- that follow can plan a nested loop over every row (minutes for a large file).
+  analyze pg_temp.import_rows;
+  analyze pg_temp.import_valid;
   select n_rows - count(*) into n_invalid from import_valid;
 
   return jsonb_build_object('rows', n_rows, 'invalid', n_invalid);
