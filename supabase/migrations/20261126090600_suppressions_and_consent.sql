@@ -221,9 +221,10 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  new.phone := private.normalize_phone(
-    new.phone, private.org_default_country(new.org_id), 'consent_events.phone', true);
-  new.recorded_by := (select auth.uid());
+  new.phone := private.normalize_phone(new.phone,
+    case when new.phone like '+%' then 'US' else private.org_default_country(new.org_id) end,
+    'consent_events.phone', true);
+  new.recorded_by := auth.uid();
   if new.occurred_at > now() + interval '5 minutes' then
     raise exception 'consent_events.occurred_at: % is in the future', new.occurred_at
       using errcode = '22023', column = 'occurred_at', table = 'consent_events';

@@ -26,22 +26,29 @@ begin
   if raw is null then
     return;
   end if;
-  -- Fast path: already E.164 NANP (what imports and Twilio send).
-  if raw ~ '^\+1[2-9][0-9]{2}[2-9][0-9]{6}$' and (any_country or upper(default_country) = 'US'
-      or exists (select 1 from private.country_calling_codes c
-                 where c.country = upper(default_country) and c.calling_code = '1')) then
-    problem := private.nanp_problem(substr(raw, 3));
-    if problem is null then
-      phone := raw;
+  -- The organization's calling code; the United States' is known without a lookup.
+  home_code := case when upper(default_country) = 'US' then '1' else coalesce(
+    (select c.calling_code from private.country_calling_codes c
+     where c.country = upper(default_country)),
+    '1') end;
+  -- Fast path, no rewriting: a North American number as imports and Twilio write it
+  -- (+14155550123) or as lists usually do ((415) 555-0123, 415.555.0123, 1-415-555-0123).
+  if home_code = '1' or any_country then
+    if raw ~ '^\+1[2-9][0-9]{2}[2-9][0-9]{6}$' then
+      digits := substr(raw, 3);
+    elsif raw ~ '^ *(\+?1[ .-]?)?\(?[2-9][0-9]{2}\)?[ .-]?[2-9][0-9]{2}[ .-]?[0-9]{4} *$'
+      and home_code = '1' then
+      digits := right(regexp_replace(raw, '[^0-9]', '', 'g'), 10);
+    end if;
+    if digits is not null then
+      problem := private.nanp_problem(digits);
+      if problem is null then
+        phone := '+1' || digits;
+      end if;
       return;
     end if;
   end if;
 
-  home_code := coalesce(
-    (select c.calling_code from private.country_calling_codes c
-     where c.country = upper(default_country)),
-    '1'
-  );
   -- What pasting from spreadsheets and phones brings along: full-width digits and signs,
   -- Unicode dashes, no-break spaces, tabs and line breaks.
   value := translate(raw,

@@ -209,8 +209,13 @@ begin
         ), '{}') as custom_fields
     ) c
     cross join lateral private.parse_phone(c.raw_phone, country, false) p
-    left join private.us_states u
-      on u.code = upper(c.state_raw) or lower(u.name) = lower(c.state_raw)
+    -- A code is one index probe; a full name (rarer) scans the 59 names.
+    cross join lateral (
+      select coalesce(
+        (select s.code from private.us_states s where s.code = upper(c.state_raw)),
+        (select s.code from private.us_states s where lower(s.name) = lower(c.state_raw))
+      ) as code
+    ) u
     where r.org_id = imp.org_id and r.import_id = imp.id
     order by r.row_number
     limit max_rows
