@@ -42,6 +42,7 @@
  * the end, also on error or Ctrl-C. Acme is not touched.
  */
 import postgres from "postgres";
+import { GATEWAY_DENO_ARGS } from "../local/function-limits.ts";
 import { loadOrCreateKeys, mintUserToken } from "../local/keys.ts";
 import { seed, stackEnv } from "../tests/support/stack.ts";
 import { generateLeadCsv, type LeadCsvExpectation } from "./lead-csv.ts";
@@ -130,6 +131,7 @@ async function startOwnGateway(): Promise<{ url: string; child: Deno.ChildProces
       "run",
       "--allow-all",
       "--quiet",
+      ...GATEWAY_DENO_ARGS,
       new URL("../local/functions-server.ts", import.meta.url).pathname,
     ],
     env: { ...env, LOCAL_API_PORT: String(port), LOCAL_KEYS_DIR: env.LOCAL_PROFILE_DIR },

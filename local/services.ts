@@ -9,6 +9,8 @@ export interface ServiceSpec {
   name: string;
   script: string;
   env: Record<string, string>;
+  /** Deno arguments before the script (V8 flags). */
+  denoArgs?: readonly string[];
 }
 
 export interface RunningService {
@@ -27,7 +29,7 @@ const localDir = new URL(".", import.meta.url);
  */
 export function spawnService(p: Profile, spec: ServiceSpec, detached: boolean): RunningService {
   const script = new URL(spec.script, localDir).pathname;
-  const denoArgs = ["run", "--allow-all", "--quiet", script];
+  const denoArgs = ["run", "--allow-all", "--quiet", ...(spec.denoArgs ?? []), script];
   const env = { ...spec.env, NO_COLOR: "1" };
   if (detached) {
     // The shell redirects output to the log file and execs, so the PID we record is the

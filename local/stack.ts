@@ -5,6 +5,7 @@
  * answers; `down` stops every process by its PID.
  */
 import { join } from "node:path";
+import { GATEWAY_DENO_ARGS } from "./function-limits.ts";
 import { loadOrCreateKeys, type LocalKeys, mintApiKey } from "./keys.ts";
 import {
   dbUrl,
@@ -183,6 +184,7 @@ async function bringUp(p: Profile, opts: UpOptions): Promise<StackInfo> {
     {
       name: "functions",
       script: "functions-server.ts",
+      denoArgs: GATEWAY_DENO_ARGS,
       env: { ...env, LOCAL_API_PORT: String(p.apiPort), LOCAL_KEYS_DIR: p.dir },
     },
     {

@@ -11,9 +11,9 @@ import {
   type CsvParseOptions,
   CsvProblem,
   type CsvSummary,
-  normalizeLineBreaks,
   parseCsvRows,
 } from "../supabase/functions/leads/csv-parse.ts";
+import { csvText } from "../supabase/functions/leads/csv-text.ts";
 
 interface Parsed {
   columns: readonly string[];
@@ -199,11 +199,33 @@ Deno.test("parseCsvRows: classic Mac CR line breaks", async () => {
   assert.deepEqual(parsed.rows, [["1", "a"], ["2", "b"]]);
 });
 
-Deno.test("normalizeLineBreaks: consistent files are left alone", () => {
-  assert.deepEqual(normalizeLineBreaks("a\r\nb\r\n"), { text: "a\r\nb\r\n", newline: "\r\n" });
-  assert.deepEqual(normalizeLineBreaks("a\nb\n"), { text: "a\nb\n", newline: "\n" });
-  assert.deepEqual(normalizeLineBreaks("a\rb\r"), { text: "a\rb\r", newline: "\r" });
-  assert.deepEqual(normalizeLineBreaks("a\r\nb\nc\r"), { text: "a\nb\nc\n", newline: "\n" });
+Deno.test("csvText: consistent line breaks are left alone, mixed ones become LF", () => {
+  const read = (text: string, chunkChars?: number) => {
+    const { chunks, newline } = csvText(text, chunkChars);
+    return { text: [...chunks].join(""), newline };
+  };
+  assert.deepEqual(read("a\r\nb\r\n"), { text: "a\r\nb\r\n", newline: "\r\n" });
+  assert.deepEqual(read("a\nb\n"), { text: "a\nb\n", newline: "\n" });
+  assert.deepEqual(read("a\rb\r"), { text: "a\rb\r", newline: "\r" });
+  assert.deepEqual(read("\uFEFFa\r\nb\nc\r"), { text: "a\nb\nc\n", newline: "\n" });
+  // A CR LF cut by a chunk boundary is still one line break.
+  for (let chunkChars = 1; chunkChars <= 8; chunkChars++) {
+    assert.deepEqual(read("a\r\nb\nc\r\rd", chunkChars), {
+      text: "a\nb\nc\n\nd",
+      newline: "\n",
+    }, `chunkChars ${chunkChars}`);
+  }
+});
+
+Deno.test("parseCsvRows: mixed line breaks give the same rows with any chunk size", async () => {
+  const text = 'Phone,Notes\r\n1,"two\nlines"\r\n2,"cr\r\nlf"\n3,x\r4,y\r\n';
+  const whole = await parse(text);
+  assert.deepEqual(whole.rows, [["1", "two\nlines"], ["2", "cr\nlf"], ["3", "x"], ["4", "y"]]);
+  for (let chunkChars = 1; chunkChars <= text.length + 1; chunkChars++) {
+    const chunked = await parse(text, { chunkChars, batchSize: 2 });
+    assert.deepEqual(chunked.rows, whole.rows, `chunkChars ${chunkChars}`);
+    assert.deepEqual(chunked.rowNumbers, whole.rowNumbers, `chunkChars ${chunkChars}`);
+  }
 });
 
 Deno.test("parseCsvRows: trailing empty columns with empty headers are dropped", async () => {

@@ -2,10 +2,11 @@
  * What an uploaded file is before it is parsed: binary or text, which encoding, which
  * delimiter, whether the first row is a header.
  *
- * Pure functions over bytes and strings; no dependencies beyond `mapping.ts`. Every check
+ * Pure functions over bytes and strings (node:buffer for UTF-8 validity). Every check
  * reads a bounded prefix of the file except the ones that must see all of it (UTF-8
  * validity, NUL bytes), which run in native code.
  */
+import { isUtf8 } from "node:buffer";
 import { isKnownFieldName } from "./mapping.ts";
 
 export type TextEncoding = "utf-8" | "utf-16le" | "utf-16be" | "windows-1252";
@@ -42,15 +43,6 @@ function bomOf(
   return undefined;
 }
 
-/** The text, or undefined when `bytes` is not valid UTF-8. */
-function strictUtf8(bytes: Uint8Array): string | undefined {
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The encoding of an upload: a UTF-8 or UTF-16 (LE/BE) byte order mark decides; without
  * one, bytes that are valid UTF-8 are UTF-8 (ASCII included) and anything else is
@@ -59,27 +51,24 @@ function strictUtf8(bytes: Uint8Array): string | undefined {
  * character is replaced by U+FFFD.
  */
 export function detectEncoding(bytes: Uint8Array): DetectedEncoding {
-  const { text: _text, ...detected } = decodeWith(bytes, false);
-  return detected;
-}
-
-/** The upload as text, with its byte order mark dropped (see `detectEncoding`). */
-export function decode(bytes: Uint8Array): DecodedText {
-  return decodeWith(bytes, true);
-}
-
-/** Detects and, when `wantText`, decodes; UTF-16 is only decoded when asked for. */
-function decodeWith(bytes: Uint8Array, wantText: boolean): DecodedText {
   const bom = bomOf(bytes);
+  if (bom && bom.encoding !== "utf-8") return { encoding: bom.encoding, bom: true };
   const body = bom ? bytes.subarray(bom.length) : bytes;
-  if (bom && bom.encoding !== "utf-8") {
-    const text = wantText ? new TextDecoder(bom.encoding, { ignoreBOM: true }).decode(body) : "";
-    return { text, encoding: bom.encoding, bom: true };
-  }
-  const utf8 = strictUtf8(body);
-  if (utf8 !== undefined) return { text: utf8, encoding: "utf-8", bom: bom !== undefined };
-  const text = wantText ? new TextDecoder("windows-1252").decode(body) : "";
-  return { text, encoding: "windows-1252", bom: bom !== undefined };
+  return { encoding: isUtf8(body) ? "utf-8" : "windows-1252", bom: bom !== undefined };
+}
+
+/** Bytes of the byte order mark `detectEncoding` found. */
+export function bomLength(detected: DetectedEncoding): number {
+  if (!detected.bom) return 0;
+  return detected.encoding === "utf-16le" || detected.encoding === "utf-16be" ? 2 : 3;
+}
+
+/** The upload as one string, its byte order mark dropped (imports read it in chunks). */
+export function decode(bytes: Uint8Array): DecodedText {
+  const detected = detectEncoding(bytes);
+  const text = new TextDecoder(detected.encoding, { ignoreBOM: true })
+    .decode(bytes.subarray(bomLength(detected)));
+  return { text, ...detected };
 }
 
 /** Signatures of files people upload instead of a CSV, first bytes → what it is. */

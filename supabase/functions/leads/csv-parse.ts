@@ -1,7 +1,7 @@
 /**
  * Streaming CSV parsing for lead imports: papaparse reads the decoded text a chunk at a
- * time and the caller pulls bounded batches of rows, so memory stays flat however long
- * the file is (only the text itself and one chunk's rows are held).
+ * time (see csv-text.ts) and the caller pulls bounded batches of rows, so memory stays flat
+ * however long the file is: one chunk of text and its records at a time.
  *
  * Row numbers are record numbers, counted from 1 and counting blank records: the row a
  * spreadsheet shows (a quoted cell with line breaks is one row). The header, when there
@@ -16,6 +16,7 @@
 import Papa from "papaparse";
 import { AppError, type FieldError } from "../_shared/errors.ts";
 import { type Delimiter, detectHeader, unwrapExcelText } from "./csv-detect.ts";
+import { type CsvText, csvText } from "./csv-text.ts";
 
 export type CsvProblemKind =
   | "empty"
@@ -68,7 +69,7 @@ export interface CsvParseOptions {
   maxCellChars?: number;
   /** Problems listed before reading stops (default 20). */
   maxProblems?: number;
-  /** Characters papaparse reads at a time (default 1 MiB); small values are for tests. */
+  /** For a string source: characters read at a time (default 64 Ki); small values test. */
   chunkChars?: number;
 }
 
@@ -96,7 +97,6 @@ export interface CsvSummary {
 export const DEFAULT_BATCH_SIZE = 1000;
 export const DEFAULT_MAX_CELL_CHARS = 10_000;
 export const DEFAULT_MAX_PROBLEMS = 20;
-const DEFAULT_CHUNK_CHARS = 1024 * 1024;
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
@@ -127,27 +127,6 @@ function codePoints(s: string): number {
   return n;
 }
 
-function countOf(text: string, needle: string): number {
-  let n = 0;
-  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + needle.length)) n++;
-  return n;
-}
-
-/**
- * papaparse splits records on one kind of line break. A file that mixes them (rows
- * joined from two sources; Excel rows ending CRLF with LF inside quoted cells) is
- * rewritten with LF everywhere, quoted cells included; a consistent file is left as is.
- */
-export function normalizeLineBreaks(text: string): { text: string; newline: "\r\n" | "\n" | "\r" } {
-  const cr = countOf(text, "\r");
-  if (cr === 0) return { text, newline: "\n" };
-  const lf = countOf(text, "\n");
-  if (lf === 0) return { text, newline: "\r" };
-  const crlf = countOf(text, "\r\n");
-  if (crlf === cr && crlf === lf) return { text, newline: "\r\n" };
-  return { text: text.replace(/\r\n?/g, "\n"), newline: "\n" };
-}
-
 /** A cell our export (or another OWASP-minded one) neutralised: `'=…`, `'+1415…`. */
 const NEUTRALISED = /^'[=+\-@\t\r]/;
 
@@ -166,55 +145,51 @@ interface RawRecord {
 }
 
 /**
- * The records of `text` in chunks, as papaparse parses them: each chunk is parsed only
- * when the previous one has been consumed (papaparse pauses in its `chunk` callback and
- * resumes on the next pull), so at most one chunk of records exists at a time.
+ * The records of a CSV text, one array per text chunk: papaparse's parser reads each
+ * chunk after the unfinished record of the one before (the part after its cursor), so
+ * a record may span chunks and at most one chunk of records exists at a time.
  */
 function* recordChunks(
-  text: string,
-  options: { delimiter: Delimiter; newline: "\r\n" | "\n" | "\r"; chunkChars: number },
+  text: CsvText,
+  delimiter: Delimiter,
 ): Generator<RawRecord[], void, void> {
-  const state: { results?: Papa.ParseResult<string[]>; parser?: Papa.Parser; done: boolean } = {
-    done: false,
-  };
-  Papa.parse<string[]>(text, {
-    delimiter: options.delimiter,
-    newline: options.newline,
+  const parser = new Papa.Parser({
+    delimiter,
+    newline: text.newline,
     quoteChar: '"',
     escapeChar: '"',
     header: false,
     dynamicTyping: false,
     skipEmptyLines: false,
-    // Fast mode splits the whole remaining text on every resume: quadratic here.
-    fastMode: false,
     comments: false,
-    chunkSize: options.chunkChars,
-    chunk(results: Papa.ParseResult<string[]>, parser: Papa.Parser) {
-      state.results = results;
-      state.parser = parser;
-      parser.pause();
-    },
-    complete() {
-      state.done = true;
-    },
   });
+  const chunks = text.chunks[Symbol.iterator]();
+  let unfinished = "";
+  let offset = 0;
   let recordsBefore = 0;
-  while (state.results !== undefined) {
-    const { data, errors } = state.results;
-    state.results = undefined;
+  let next = chunks.next();
+  while (!next.done) {
+    const following = chunks.next();
+    const last = following.done === true;
+    const input = unfinished + next.value;
+    const results: Papa.ParseResult<string[]> = parser.parse(input, offset, !last);
+    const { data, errors } = results;
     const records: RawRecord[] = data.map((cells, i) => ({ cells, row: recordsBefore + i + 1 }));
     for (const error of errors) {
-      // An error at index data.length belongs to a record cut by the chunk boundary:
-      // papaparse parses it again, whole, with the next chunk.
+      // An error at index data.length belongs to the unfinished record: it is parsed
+      // again, whole, with the next chunk.
       if (error.row === undefined || error.row >= data.length) continue;
       if (error.code === "MissingQuotes" || error.code === "InvalidQuotes") {
         records[error.row].quote ??= error.code;
       }
     }
     recordsBefore += data.length;
+    if (!last) {
+      unfinished = input.slice(results.meta.cursor - offset);
+      offset = results.meta.cursor;
+    }
     yield records;
-    if (state.done) break;
-    state.parser?.resume();
+    next = following;
   }
 }
 
@@ -281,7 +256,7 @@ function readHeader(
  * already have been yielded: the caller discards them (the import is one transaction).
  */
 export async function* parseCsvRows(
-  text: string,
+  source: string | CsvText,
   options: CsvParseOptions,
 ): AsyncGenerator<CsvBatch, CsvSummary, void> {
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
@@ -289,8 +264,7 @@ export async function* parseCsvRows(
   const maxProblems = Math.max(1, options.maxProblems ?? DEFAULT_MAX_PROBLEMS);
   const headerMode = options.header ?? "detect";
 
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const { text: normalized, newline } = normalizeLineBreaks(body);
+  const text = typeof source === "string" ? csvText(source, options.chunkChars) : source;
 
   const issues: CsvIssue[] = [];
   const report = (issue: CsvIssue) => {
@@ -427,13 +401,7 @@ export async function* parseCsvRows(
     return { columns, hasHeader, rows: taken, rowNumbers: numbers, firstRowNumber: numbers[0] };
   };
 
-  reading: for (
-    const chunk of recordChunks(normalized, {
-      delimiter: options.delimiter,
-      newline,
-      chunkChars: Math.max(1, options.chunkChars ?? DEFAULT_CHUNK_CHARS),
-    })
-  ) {
+  reading: for (const chunk of recordChunks(text, options.delimiter)) {
     for (const record of chunk) {
       if (record.quote === undefined && isBlank(record.cells)) continue;
       lastRow = record.row;

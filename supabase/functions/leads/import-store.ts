@@ -67,20 +67,64 @@ export async function createImport(tx: Tx, values: {
   return row.id;
 }
 
-/** One bounded batch of rows: one statement, whatever its size. */
-export async function stageRows(
-  tx: Tx,
-  orgId: string,
-  importId: string,
-  rows: { rowNumber: number; cells: string[] }[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await tx`
-    insert into public.lead_import_rows (org_id, import_id, row_number, cells)
-    select ${orgId}, ${importId}, t.n, t.c::jsonb
-    from unnest(${rows.map((r) => r.rowNumber)}::integer[], ${
-    rows.map((r) => JSON.stringify(r.cells))
-  }::text[]) as t (n, c)`;
+/** Rows per staging statement. */
+const STATEMENT_ROWS = 2000;
+
+/**
+ * Staging rows in bounded statements: each small batch of parsed rows becomes JSON text
+ * at once (so the rows die young), and every `STATEMENT_ROWS` rows are sent as one
+ * statement, `[[row number, [cells…]], …]`, written while the next rows are parsed;
+ * never more than one statement in flight.
+ */
+export class RowStager {
+  readonly #tx: Tx;
+  readonly #orgId: string;
+  readonly importId: string;
+  #pieces: string[] = [];
+  #pending = 0;
+  #writing: Promise<void> = Promise.resolve();
+  /** Rows added so far. */
+  staged = 0;
+
+  constructor(tx: Tx, orgId: string, importId: string) {
+    this.#tx = tx;
+    this.#orgId = orgId;
+    this.importId = importId;
+  }
+
+  async add(batch: { rows: readonly string[][]; rowNumbers: readonly number[] }): Promise<void> {
+    if (batch.rows.length === 0) return;
+    this.#pieces.push(
+      batch.rows.map((cells, i) => JSON.stringify([batch.rowNumbers[i], cells])).join(","),
+    );
+    this.#pending += batch.rows.length;
+    this.staged += batch.rows.length;
+    if (this.#pending >= STATEMENT_ROWS) await this.#send();
+  }
+
+  /** Sends what is left and waits for every statement. */
+  async finish(): Promise<void> {
+    await this.#send();
+    await this.#writing;
+  }
+
+  async #send(): Promise<void> {
+    if (this.#pieces.length === 0) return;
+    const rows = `[${this.#pieces.join(",")}]`;
+    this.#pieces = [];
+    this.#pending = 0;
+    await this.#writing;
+    const insert = this.#tx`
+      insert into public.lead_import_rows (org_id, import_id, row_number, cells)
+      select ${this.#orgId}, ${this.importId}, (r ->> 0)::integer, r -> 1
+      from jsonb_array_elements(${rows}::text::jsonb) r`;
+    // postgres.js starts a query when it is awaited: start it now, settle it later. A
+    // failure is handled here (never unhandled) and thrown by the next add or finish.
+    this.#writing = (async () => {
+      await insert;
+    })();
+    this.#writing.catch(() => {});
+  }
 }
 
 export async function finishStaging(

@@ -8,9 +8,10 @@ import type { Db } from "../_shared/db.ts";
 import { AppError, ConflictError, ValidationError } from "../_shared/errors.ts";
 import type { LogVariables } from "../_shared/log.ts";
 import { requireMemberRole } from "../_shared/membership.ts";
-import { decode, detectDelimiter, looksLikePhone, sniffBinary } from "./csv-detect.ts";
+import { detectDelimiter, detectEncoding, looksLikePhone, sniffBinary } from "./csv-detect.ts";
 import { CsvProblem, parseCsvRows } from "./csv-parse.ts";
 import { csvStream } from "./csv-stream.ts";
+import { firstChunk, uploadText } from "./csv-text.ts";
 import {
   commit,
   createImport,
@@ -21,8 +22,8 @@ import {
   type ImportMapping,
   reportProgress,
   resolveOrg,
+  RowStager,
   sampleRows,
-  stageRows,
   startExecution,
   validate,
 } from "./import-store.ts";
@@ -31,8 +32,8 @@ import { readUpload } from "./upload.ts";
 
 type Ctx = Context<{ Variables: AuthVariables<UserClaims> & LogVariables }>;
 
-/** Rows per staging statement: bounded memory and statement size. */
-const STAGE_BATCH = 5000;
+/** Rows parsed at a time: small, so parsed rows die young (see RowStager). */
+const PARSE_BATCH = 250;
 const SAMPLE_ROWS = 20;
 
 interface Issue {
@@ -66,38 +67,39 @@ export async function previewImportHandler(c: Ctx, db: Db, maxBytes: number) {
   }
   const binary = sniffBinary(upload.bytes);
   if (binary) throw new ValidationError([{ path: "file", message: binary }], binary);
-  const decoded = decode(upload.bytes);
-  const delimiter = detectDelimiter(decoded.text);
+  const detected = detectEncoding(upload.bytes);
+  const delimiter = detectDelimiter(firstChunk(uploadText(upload.bytes, detected)));
 
   const preview = await db.asUser(claims, async (tx) => {
     await requireMemberRole(tx, orgId, IMPORTERS);
-    const batches = parseCsvRows(decoded.text, { delimiter, batchSize: STAGE_BATCH });
-    let importId: string | undefined;
+    const batches = parseCsvRows(uploadText(upload.bytes, detected), {
+      delimiter,
+      batchSize: PARSE_BATCH,
+    });
+    let stager: RowStager | undefined;
     let firstRows: string[][] = [];
-    let staged = 0;
     let step = await batches.next();
     while (!step.done) {
       const batch = step.value;
-      importId ??= await createImport(tx, {
-        orgId,
-        fileName: upload.fileName,
-        encoding: decoded.encoding,
-        delimiter,
-        hasHeader: batch.hasHeader,
-        columns: [...batch.columns],
-      });
-      if (firstRows.length === 0) firstRows = batch.rows.slice(0, SAMPLE_ROWS);
-      await stageRows(
+      stager ??= new RowStager(
         tx,
         orgId,
-        importId,
-        batch.rows.map((cells, i) => ({ rowNumber: batch.rowNumbers[i], cells })),
+        await createImport(tx, {
+          orgId,
+          fileName: upload.fileName,
+          encoding: detected.encoding,
+          delimiter,
+          hasHeader: batch.hasHeader,
+          columns: [...batch.columns],
+        }),
       );
-      staged += batch.rows.length;
+      if (firstRows.length === 0) firstRows = batch.rows.slice(0, SAMPLE_ROWS);
+      await stager.add(batch);
       step = await batches.next();
     }
+    await stager?.finish();
     const summary = step.value;
-    if (!importId) {
+    if (!stager) {
       throw new CsvProblem([{
         kind: "header_only",
         row: null,
@@ -135,7 +137,7 @@ export async function previewImportHandler(c: Ctx, db: Db, maxBytes: number) {
         message: "no header row: the columns are named Column 1, Column 2…",
       });
     }
-    if (decoded.encoding === "windows-1252") {
+    if (detected.encoding === "windows-1252") {
       issues.push({
         row: null,
         field: null,
@@ -147,6 +149,7 @@ export async function previewImportHandler(c: Ctx, db: Db, maxBytes: number) {
       ...suggestion.mapping,
       custom_fields: Object.fromEntries(suggestion.custom_fields.map((h) => [h, h])),
     };
+    const { importId, staged } = stager;
     await finishStaging(tx, importId, staged, mapping);
     const sample = await sampleRows(tx, importId, mapping, SAMPLE_ROWS);
     for (const row of sample) {
@@ -155,7 +158,7 @@ export async function previewImportHandler(c: Ctx, db: Db, maxBytes: number) {
     return {
       import_id: importId,
       row_count: staged,
-      encoding: decoded.encoding,
+      encoding: detected.encoding,
       delimiter,
       has_header: summary.hasHeader,
       columns: [...summary.columns],

@@ -32,33 +32,49 @@ function tooLarge(limit: number): PayloadTooLargeError {
   );
 }
 
-/** The body, up to `limit` bytes: a 413 once it is longer, without reading the rest. */
+/**
+ * The body, up to `limit` bytes: a 413 once it is longer, without reading the rest. With
+ * a declared length the bytes go straight into one buffer of that size (no second copy).
+ */
 export async function readLimited(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
   onTooLarge: () => Error,
+  declaredLength?: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
   if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const expected = declaredLength !== undefined && Number.isSafeInteger(declaredLength) &&
+      declaredLength >= 0 && declaredLength <= limit
+    ? declaredLength
+    : undefined;
+  let buffer = new Uint8Array(expected ?? 0);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
+    if (size + value.byteLength > limit) {
       await reader.cancel().catch(() => {});
       throw onTooLarge();
     }
-    chunks.push(value);
+    if (expected !== undefined && size + value.byteLength <= buffer.length) {
+      buffer.set(value, size);
+    } else {
+      if (expected !== undefined && chunks.length === 0) chunks.push(buffer.subarray(0, size));
+      chunks.push(value);
+    }
+    size += value.byteLength;
   }
-  const bytes = new Uint8Array(size);
+  if (chunks.length === 0) return size === buffer.length ? buffer : buffer.slice(0, size);
+  // No (or a wrong) declared length: the chunks joined once.
+  buffer = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
-    bytes.set(chunk, offset);
+    buffer.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return bytes;
+  return buffer;
 }
 
 /** The uploaded file of a request, or the 4xx that says why there is none. */
@@ -79,7 +95,12 @@ export async function readUpload(
   }
   const ceiling = isMultipart ? limit + MULTIPART_OVERHEAD : limit;
   if (Number.isFinite(declared) && declared > ceiling) throw tooLarge(limit);
-  const bytes = await readLimited(request.body, ceiling, () => tooLarge(limit));
+  const bytes = await readLimited(
+    request.body,
+    ceiling,
+    () => tooLarge(limit),
+    Number.isFinite(declared) ? declared : undefined,
+  );
   if (!isMultipart) return { bytes, fileName: fallbackName };
 
   let form: FormData;
