@@ -459,15 +459,7 @@ export type Database = {
           org_id?: string;
           row_number?: number;
         };
-        Relationships: [
-          {
-            foreignKeyName: "lead_import_rows_import_fkey";
-            columns: ["org_id", "import_id"];
-            isOneToOne: false;
-            referencedRelation: "lead_imports";
-            referencedColumns: ["org_id", "id"];
-          },
-        ];
+        Relationships: [];
       };
       lead_imports: {
         Row: {
