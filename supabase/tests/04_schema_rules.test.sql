@@ -6,7 +6,7 @@
 -- table) and asserts each rule names exactly the bad ones, proving the checks can fail.
 begin;
 set search_path to public, extensions;
-select plan(27);
+select plan(29);
 
 \ir _helpers.sql
 
@@ -338,6 +338,19 @@ language sql stable set search_path = '' as $$
     )
 $$;
 
+-- Rule 13: a security definer function in public (an RPC that bypasses RLS) checks its caller
+-- in its own body: auth.uid(), private.has_role_on_org(), private.org_ids_with_role() or a
+-- private.authorize_*() helper. Its owner's rights are otherwise anyone's who may call it.
+create function tests.definer_caller_check_offenders() returns text[]
+language sql stable set search_path = '' as $$
+  select coalesce(array_agg(format('%s: security definer in public without a check of its caller',
+                                   p.oid::regprocedure)
+                            order by p.oid::regprocedure::text), '{}')
+  from tests.our_functions() p
+  where p.pronamespace = 'public'::regnamespace and p.prosecdef
+    and p.prosrc !~ '\m(auth\.uid|private\.has_role_on_org|private\.org_ids_with_role|private\.authorize_\w+)\('
+$$;
+
 -- Every rule's offenders together, and those naming a given probe.
 create function tests.all_offenders() returns text[]
 language sql stable set search_path = '' as $$
@@ -347,7 +360,7 @@ language sql stable set search_path = '' as $$
     || tests.foreign_key_index_offenders() || tests.policy_column_index_offenders()
     || tests.tenant_offenders() || tests.comment_offenders()
     || tests.function_execute_offenders() || tests.anon_table_offenders()
-    || tests.updated_at_offenders()
+    || tests.updated_at_offenders() || tests.definer_caller_check_offenders()
 $$;
 
 create function tests.naming(offenders text[], probe text) returns text[]
@@ -386,6 +399,8 @@ select is(tests.anon_table_offenders(), '{}'::text[],
   'rule 11: no table or view in public grants anything to anon');
 select is(tests.updated_at_offenders(), '{}'::text[],
   'rule 12: every updated_at in public is kept by private.set_updated_at()');
+select is(tests.definer_caller_check_offenders(), '{}'::text[],
+  'rule 13: every security definer function in public checks its caller');
 
 -- ============================================================================================
 -- The rules catch bad objects. Created after the checks above, rolled back with the file.
@@ -599,6 +614,21 @@ select is(tests.naming(tests.updated_at_offenders(), 'probe_r12_'), array[
     'public.probe_r12_column: updated_at has no BEFORE UPDATE trigger calling private.set_updated_at()',
     'public.probe_r12_none: updated_at has no BEFORE UPDATE trigger calling private.set_updated_at()'],
   'rule 12 names updated_at columns without a BEFORE UPDATE row trigger on every column');
+
+-- Rule 13
+create function public.probe_r13_open(id uuid) returns void
+language sql security definer set search_path = '' as $$ delete from public.campaigns c where c.id = id $$;
+create function public.probe_r13_checked(id uuid) returns void
+language plpgsql security definer set search_path = '' as $$
+begin
+  perform private.authorize_campaign_action(id, 'probing');
+end;
+$$;
+create function public.probe_r13_invoker(id uuid) returns void
+language sql set search_path = '' as $$ delete from public.campaigns c where c.id = id $$;
+select is(tests.naming(tests.definer_caller_check_offenders(), 'probe_r13_'), array[
+    'public.probe_r13_open(uuid): security definer in public without a check of its caller'],
+  'rule 13 names a public security definer function that never checks its caller');
 
 select * from finish();
 rollback;

@@ -877,8 +877,11 @@ export type Database = {
           created_at: string;
           default_country: string;
           id: string;
+          max_segments: number;
           name: string;
+          opt_out_text: string;
           slug: string;
+          smart_encoding: boolean;
           updated_at: string;
         };
         Insert: {
@@ -886,8 +889,11 @@ export type Database = {
           created_at?: string;
           default_country?: string;
           id?: string;
+          max_segments?: number;
           name: string;
+          opt_out_text?: string;
           slug: string;
+          smart_encoding?: boolean;
           updated_at?: string;
         };
         Update: {
@@ -895,8 +901,11 @@ export type Database = {
           created_at?: string;
           default_country?: string;
           id?: string;
+          max_segments?: number;
           name?: string;
+          opt_out_text?: string;
           slug?: string;
+          smart_encoding?: boolean;
           updated_at?: string;
         };
         Relationships: [];
@@ -1161,6 +1170,37 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      cancel_campaign: {
+        Args: { campaign_id: string; reason?: string };
+        Returns: {
+          audience: Json;
+          canceled_at: string | null;
+          completed_at: string | null;
+          created_at: string;
+          created_by: string | null;
+          description: string | null;
+          id: string;
+          name: string;
+          org_id: string;
+          paused_at: string | null;
+          rotation_strategy: Database["public"]["Enums"]["rotation_strategy"];
+          scheduled_at: string | null;
+          send_days: number[];
+          send_window_end: string;
+          send_window_start: string;
+          started_at: string | null;
+          status: string;
+          status_reason: string | null;
+          template_id: string | null;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "campaigns";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       create_organization: {
         Args: { name: string; slug: string };
         Returns: {
@@ -1168,8 +1208,11 @@ export type Database = {
           created_at: string;
           default_country: string;
           id: string;
+          max_segments: number;
           name: string;
+          opt_out_text: string;
           slug: string;
+          smart_encoding: boolean;
           updated_at: string;
         };
         SetofOptions: {
@@ -1228,6 +1271,139 @@ export type Database = {
       normalize_phone: {
         Args: { org_id?: string; phone: string };
         Returns: string;
+      };
+      pause_campaign: {
+        Args: { campaign_id: string; reason?: string };
+        Returns: {
+          audience: Json;
+          canceled_at: string | null;
+          completed_at: string | null;
+          created_at: string;
+          created_by: string | null;
+          description: string | null;
+          id: string;
+          name: string;
+          org_id: string;
+          paused_at: string | null;
+          rotation_strategy: Database["public"]["Enums"]["rotation_strategy"];
+          scheduled_at: string | null;
+          send_days: number[];
+          send_window_end: string;
+          send_window_start: string;
+          started_at: string | null;
+          status: string;
+          status_reason: string | null;
+          template_id: string | null;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "campaigns";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      preview_template: {
+        Args: {
+          first_message?: boolean;
+          lead_id?: string;
+          seed?: number;
+          variant_id: string;
+        };
+        Returns: Json;
+      };
+      resume_campaign: {
+        Args: { campaign_id: string };
+        Returns: {
+          audience: Json;
+          canceled_at: string | null;
+          completed_at: string | null;
+          created_at: string;
+          created_by: string | null;
+          description: string | null;
+          id: string;
+          name: string;
+          org_id: string;
+          paused_at: string | null;
+          rotation_strategy: Database["public"]["Enums"]["rotation_strategy"];
+          scheduled_at: string | null;
+          send_days: number[];
+          send_window_end: string;
+          send_window_start: string;
+          started_at: string | null;
+          status: string;
+          status_reason: string | null;
+          template_id: string | null;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "campaigns";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      schedule_campaign: {
+        Args: { at: string; campaign_id: string };
+        Returns: {
+          audience: Json;
+          canceled_at: string | null;
+          completed_at: string | null;
+          created_at: string;
+          created_by: string | null;
+          description: string | null;
+          id: string;
+          name: string;
+          org_id: string;
+          paused_at: string | null;
+          rotation_strategy: Database["public"]["Enums"]["rotation_strategy"];
+          scheduled_at: string | null;
+          send_days: number[];
+          send_window_end: string;
+          send_window_start: string;
+          started_at: string | null;
+          status: string;
+          status_reason: string | null;
+          template_id: string | null;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "campaigns";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      start_campaign: {
+        Args: { campaign_id: string };
+        Returns: {
+          audience: Json;
+          canceled_at: string | null;
+          completed_at: string | null;
+          created_at: string;
+          created_by: string | null;
+          description: string | null;
+          id: string;
+          name: string;
+          org_id: string;
+          paused_at: string | null;
+          rotation_strategy: Database["public"]["Enums"]["rotation_strategy"];
+          scheduled_at: string | null;
+          send_days: number[];
+          send_window_end: string;
+          send_window_start: string;
+          started_at: string | null;
+          status: string;
+          status_reason: string | null;
+          template_id: string | null;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "campaigns";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
     };
     Enums: {

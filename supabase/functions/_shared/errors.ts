@@ -178,7 +178,9 @@ function fromPgError(error: unknown): unknown {
   const options = { cause: error };
   if (code === "PT404") return new NotFoundError(message, options);
   if (code === "42501") return new ForbiddenError(message, options);
-  if (code === "55000" || code === "23505") return new ConflictError(message, options);
+  if (code === "55000" || code === "PT409" || code === "23505") {
+    return new ConflictError(message, options);
+  }
   if (code.startsWith("22") || code === "23514" || code === "23502" || code === "23503") {
     const field = typeof error.column_name === "string" ? error.column_name : "body";
     return new ValidationError([{ path: field, message }], message, options);
