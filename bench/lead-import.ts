@@ -27,7 +27,8 @@
  * paying for another's dirty pages.
  *
  * Goals (issue 4): preview under 1 s, execute within 2× the COPY ceiling, peak memory of the
- * function process under 150 MB, and flat across the ten uploads of the 1,000,000-row run.
+ * function process under 150 MB, and flat across the ten uploads of the 1,000,000-row run
+ * (uploads 2–10 within 10 MB of each other; the first one warms a fresh process up).
  * The answers are checked against the generator's expectation (a warning line if they differ).
  *
  * Prints markdown tables; `--write` records them in bench/RESULTS.md (100,000 rows between
@@ -54,8 +55,11 @@ const SAMPLE_MS = 50;
 const GOAL_PREVIEW_S = 1;
 const GOAL_RATIO = 2;
 const GOAL_PEAK_MB = 150;
-/** Per-upload peaks within this many MB of each other count as flat. */
-const FLAT_MB = 20;
+/**
+ * Per-upload peaks within this many MB of each other count as flat. The first upload is
+ * left out: a fresh process grows while it warms up (compiled code, heap sizing), once.
+ */
+const FLAT_MB = 10;
 const SLUG = "bench-lead-import";
 const COPY_SLUG = "bench-lead-import-copy";
 const MANAGER_EMAIL = "manager@acme.test";
@@ -757,11 +761,13 @@ function report(uploads: UploadResult[], copyMs: Record<CopyVariant, number[]>):
     `peak RSS < ${GOAL_PEAK_MB} MB: ${yes(maxPeak < GOAL_PEAK_MB)} (${mb(maxPeak)} MB)`,
   ];
   if (uploads.length > 1) {
-    const spread = Math.max(...uploadPeaks) - Math.min(...uploadPeaks);
+    const warm = uploadPeaks.slice(1);
+    const spread = Math.max(...warm) - Math.min(...warm);
     goals.push(
-      `flat memory over ${uploads.length} uploads: ${yes(spread <= FLAT_MB)} (peaks ${
-        mb(Math.min(...uploadPeaks))
-      }–${mb(Math.max(...uploadPeaks))} MB)`,
+      `flat memory over uploads 2–${uploads.length} (within ${FLAT_MB} MB): ${
+        yes(spread <= FLAT_MB)
+      } (peaks ${mb(Math.min(...warm))}–${mb(Math.max(...warm))} MB; upload 1, the fresh ` +
+        `process warming up: ${mb(uploadPeaks[0])} MB)`,
     );
   }
 
