@@ -8,6 +8,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../_shared/errors.ts";
+import { boundaryOf, findFormFile, type FormFile, MultipartError } from "./multipart.ts";
 
 export interface Upload {
   bytes: Uint8Array<ArrayBuffer>;
@@ -83,8 +84,8 @@ export async function readUpload(
   limit: number,
   fallbackName = "upload.csv",
 ): Promise<Upload> {
-  const contentType = (request.headers.get("content-type") ?? "").toLowerCase();
-  const mediaType = contentType.split(";")[0].trim();
+  const contentType = request.headers.get("content-type") ?? "";
+  const mediaType = contentType.split(";")[0].trim().toLowerCase();
   const declared = Number(request.headers.get("content-length") ?? NaN);
   const isMultipart = mediaType === "multipart/form-data";
   if (!isMultipart && !CSV_TYPES.has(mediaType)) {
@@ -103,22 +104,24 @@ export async function readUpload(
   );
   if (!isMultipart) return { bytes, fileName: fallbackName };
 
-  let form: FormData;
+  const boundary = boundaryOf(contentType);
+  let file: FormFile | null;
   try {
-    form = await new Response(bytes, { headers: { "content-type": contentType } }).formData();
-  } catch {
+    if (!boundary) throw new MultipartError("the Content-Type has no valid boundary");
+    file = findFormFile(bytes, boundary, "file");
+  } catch (error) {
+    if (!(error instanceof MultipartError)) throw error;
     throw new ValidationError(
-      [{ path: "body", message: "not a valid multipart/form-data body" }],
+      [{ path: "body", message: `not a valid multipart/form-data body: ${error.message}` }],
       "The upload could not be read",
     );
   }
-  const file = form.get("file");
-  if (!(file instanceof File)) {
+  if (!file) {
     throw new ValidationError(
       [{ path: "file", message: 'the multipart field "file" with the CSV is missing' }],
       "No file in the upload",
     );
   }
-  if (file.size > limit) throw tooLarge(limit);
-  return { bytes: new Uint8Array(await file.arrayBuffer()), fileName: file.name || fallbackName };
+  if (file.bytes.byteLength > limit) throw tooLarge(limit);
+  return { bytes: file.bytes, fileName: file.fileName || fallbackName };
 }
