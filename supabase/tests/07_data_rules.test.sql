@@ -286,10 +286,10 @@ update public.campaigns set status = 'running' where id = 'a6000000-0000-4000-80
 select tests.authenticate_as('manager@acme.test');
 select throws_ok(
   $$update public.campaigns set audience = '{"tags": ["seller"]}' where id = 'a6000000-0000-4000-8000-000000000001'$$,
-  '55000', null, 'a running campaign''s audience is fixed');
+  'PT409', null, 'a running campaign''s audience is fixed');
 select throws_ok(
   $$delete from public.campaigns where id = 'a6000000-0000-4000-8000-000000000001'$$,
-  '55000', 'campaign "Saturday open house" is running: cancel it before deleting it',
+  'PT409', 'campaign "Saturday open house" is running: cancel it before deleting it',
   'a running campaign cannot be deleted');
 
 -- ---------------------------------------------------------------------------

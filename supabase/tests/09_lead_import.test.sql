@@ -113,7 +113,7 @@ select is_empty(
   'the staged rows are gone once committed');
 select throws_ok(
   $$update public.lead_imports set status = 'executing' where id = (select id from tests.ids where name = 'import')$$,
-  '55000', null, 'a completed import is final');
+  'PT409', null, 'a completed import is final');
 reset role;
 select is(
   (select count(*)::int from public.audit_log

@@ -55,7 +55,7 @@ select throws_ok(
 select throws_ok(
   $$update public.lead_imports set org_id = tests.org_id('globex')
     where id = (select id from ids where name = 'import')$$,
-  '55000', 'lead_imports: an import''s id and org_id never change',
+  'PT409', 'lead_imports: an import''s id and org_id never change',
   'an import''s organization never changes');
 
 -- Execution needs every uploaded row staged (a restart empties the unlogged table).
@@ -64,7 +64,7 @@ select tests.authenticate_as('manager@acme.test');
 select throws_ok(
   $$update public.lead_imports set status = 'executing'
     where id = (select id from ids where name = 'import')$$,
-  '55000',
+  'PT409',
   format('import %s: only 2 of its 3 uploaded rows are still staged (staged rows do not survive a database restart): upload the file again',
     (select id from ids where name = 'import')),
   'an import with rows missing cannot start executing');
