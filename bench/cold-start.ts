@@ -24,7 +24,13 @@ async function discover(): Promise<Target[]> {
     path: "/open",
   }];
   for await (const e of Deno.readDir(new URL("supabase/functions/", root))) {
-    if (e.isDirectory && !e.name.startsWith("_")) {
+    // A function folder without its index.ts yet (modules landing first) has nothing to serve.
+    const hasEntry = e.isDirectory &&
+      await Deno.stat(new URL(`supabase/functions/${e.name}/index.ts`, root)).then(
+        () => true,
+        () => false,
+      );
+    if (hasEntry && !e.name.startsWith("_")) {
       targets.push({
         name: e.name,
         entry: `supabase/functions/${e.name}/index.ts`,

@@ -506,6 +506,51 @@ Deno.test("rate limits answer 429 with 20429", async () => {
   });
 });
 
+Deno.test("429s can carry Retry-After; server errors answer 500 with 20500", async () => {
+  await withHarness({ config: { rate_limit_429: 1 } }, async (h) => {
+    const plain = await h.send({ To: TO, From: FROM, Body: "hi" });
+    assertTwilioError(plain, 429, 20429);
+    assert.equal(plain.headers.get("retry-after"), null, "Twilio documents no Retry-After");
+
+    await h.configure({ retry_after_seconds: 7 });
+    const limited = await h.send({ To: TO, From: FROM, Body: "hi" });
+    assertTwilioError(limited, 429, 20429);
+    assert.equal(limited.headers.get("retry-after"), "7");
+
+    await h.configure({ rate_limit_429: 0, server_error_rate: 1 });
+    assertTwilioError(await h.send({ To: TO, From: FROM, Body: "hi" }), 500, 20500);
+    // Validation still comes first, as with Twilio.
+    assertTwilioError(await h.send({ To: "555", From: FROM, Body: "hi" }), 400, 21211);
+    assert.deepEqual((await h.call("/_sandbox/messages")).json.messages, [], "nothing stored");
+  });
+});
+
+Deno.test("a delayed answer comes after the message was accepted", async () => {
+  await withHarness({ config: { response_delay_ms: 300 } }, async (h) => {
+    const started = performance.now();
+    const controller = new AbortController();
+    const send = fetch(h.sandbox.url + MESSAGES_PATH, {
+      method: "POST",
+      headers: { authorization: GOOD_AUTH },
+      body: formOf({ To: TO, From: FROM, Body: "slow" }),
+      signal: controller.signal,
+    });
+    // While the client waits, the message already exists: the answer, not the send, is late.
+    const listed = await waitFor(async () => {
+      const messages = (await h.call("/_sandbox/messages")).json.messages as JsonObject[];
+      return messages.length === 1 && messages;
+    }, "the accepted message");
+    assert.equal(listed[0].body, "slow");
+    controller.abort();
+    await assert.rejects(send);
+
+    await h.configure({ response_delay_ms: 100 });
+    const reply = await h.send({ To: TO, From: FROM, Body: "late" });
+    assert.equal(reply.status, 201);
+    assert.ok(performance.now() - started >= 100, "the answer waited");
+  });
+});
+
 Deno.test("unknown resources and paths answer 20404", async () => {
   await withHarness({}, async (h) => {
     const unknownSid = "SM" + "0".repeat(32);
@@ -888,6 +933,9 @@ Deno.test("config changes are validated and name the offending field", async () 
       [{ out_of_order: null }, "out_of_order"],
       [{ inbound_url: "ftp://127.0.0.1/x" }, "inbound_url"],
       [{ seed: 1.5 }, "seed"],
+      [{ retry_after_seconds: -1 }, "retry_after_seconds"],
+      [{ server_error_rate: 2 }, "server_error_rate"],
+      [{ response_delay_ms: 60_001 }, "response_delay_ms"],
     ];
     for (const [config, field] of cases) {
       const reply = await h.configure(config);
@@ -919,7 +967,10 @@ Deno.test("config changes are validated and name the offending field", async () 
       "opted_out",
       "out_of_order",
       "rate_limit_429",
+      "response_delay_ms",
+      "retry_after_seconds",
       "seed",
+      "server_error_rate",
     ]);
   });
 });

@@ -16,6 +16,18 @@ export interface SandboxConfig {
   rate_limit_429: number;
   /** Accepted messages per second allowed per sender (From or MessagingServiceSid). */
   max_mps_per_from: number | null;
+  /**
+   * `Retry-After` (seconds) on 429 answers; null sends none. Twilio documents no such
+   * header for 429s, so the default is null; clients that honour one are tested with it.
+   */
+  retry_after_seconds: number | null;
+  /** Probability that a create request fails with 500 / 20500 before anything is stored. */
+  server_error_rate: number;
+  /**
+   * Delay before answering a create request that was accepted: the message exists (and
+   * its callbacks run) while the client waits, as when Twilio's answer is lost in transit.
+   */
+  response_delay_ms: number;
   /** Recipients that replied STOP: sending to them fails with 21610. */
   opted_out: string[];
   /** Recipients that cannot receive SMS: sending to them fails with 21614. */
@@ -41,6 +53,9 @@ export function defaultConfig(inboundUrl: string | null): SandboxConfig {
     latency_ms: { min: 100, max: 500 },
     rate_limit_429: 0,
     max_mps_per_from: null,
+    retry_after_seconds: null,
+    server_error_rate: 0,
+    response_delay_ms: 0,
     opted_out: [],
     landlines: [],
     duplicate_callbacks: 0,
@@ -76,6 +91,9 @@ const configPatch = z.strictObject({
   latency_ms: latency,
   rate_limit_429: probability,
   max_mps_per_from: z.int().positive().nullable(),
+  retry_after_seconds: z.int().min(0).max(3600).nullable(),
+  server_error_rate: probability,
+  response_delay_ms: z.int().min(0).max(60_000),
   opted_out: z.array(e164),
   landlines: z.array(e164),
   duplicate_callbacks: probability,

@@ -10,6 +10,8 @@ export class TwilioApiError extends Error {
     readonly code: number,
     message: string,
     readonly detail?: string,
+    /** Extra response headers (`Retry-After`). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = "TwilioApiError";
@@ -37,8 +39,8 @@ export function twilioErrorResponse(error: TwilioApiError): Response {
   // Twilio adds `detail` to some errors (20003 among them); the SDKs surface it.
   if (error.detail) body.detail = error.detail;
   const headers: Record<string, string> = error.status === 401
-    ? { "www-authenticate": 'Basic realm="Twilio API"' }
-    : {};
+    ? { "www-authenticate": 'Basic realm="Twilio API"', ...error.headers }
+    : error.headers;
   return jsonResponse(body, error.status, headers);
 }
 

@@ -88,20 +88,41 @@ async function createMessage(req: Request, state: SandboxState): Promise<Respons
   // Twilio reads only form fields; a JSON body therefore looks like a request without `To`.
   const request = parseCreateRequest(new URLSearchParams(await req.text()));
   const now = Date.now();
+  if (state.random.chance(state.config.server_error_rate)) {
+    throw new TwilioApiError(500, 20500, "Internal Server Error");
+  }
   enforceRateLimits(state, request.sender, now);
   enforceRecipientRules(state, request.to);
   const message = accept(state, request, new Date(now));
   state.limiter.record(request.sender, now);
+  await delayAnswer(state.config.response_delay_ms, state.stopping.signal);
   return jsonResponse(message.resource, 201);
 }
 
+/** Holds an answer back; ends early when the sandbox stops. */
+function delayAnswer(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}
+
 function enforceRateLimits(state: SandboxState, sender: string, now: number): void {
-  const { rate_limit_429, max_mps_per_from } = state.config;
+  const { rate_limit_429, max_mps_per_from, retry_after_seconds } = state.config;
   if (
     state.random.chance(rate_limit_429) ||
     state.limiter.isOverLimit(sender, max_mps_per_from, now)
   ) {
-    throw new TwilioApiError(429, 20429, "Too Many Requests");
+    const headers: Record<string, string> = retry_after_seconds === null
+      ? {}
+      : { "retry-after": String(retry_after_seconds) };
+    throw new TwilioApiError(429, 20429, "Too Many Requests", undefined, headers);
   }
 }
 
