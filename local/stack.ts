@@ -47,6 +47,18 @@ async function twilioCredentials(p: Profile): Promise<TwilioCredentials> {
   }
 }
 
+/** A secret of this profile, made once and kept in its folder. */
+async function profileSecret(p: Profile, name: string): Promise<string> {
+  const file = join(p.dir, `${name}.secret`);
+  try {
+    return (await Deno.readTextFile(file)).trim();
+  } catch {
+    const secret = randomHex(32);
+    await Deno.writeTextFile(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
 /** The environment every function gets: hosted names where hosted provides them. */
 export async function stackEnv(p: Profile, keys: LocalKeys): Promise<Record<string, string>> {
   const api = `http://127.0.0.1:${p.apiPort}`;
@@ -61,6 +73,7 @@ export async function stackEnv(p: Profile, keys: LocalKeys): Promise<Record<stri
     TWILIO_API_BASE: `http://127.0.0.1:${p.twilioPort}`,
     TWILIO_ACCOUNT_SID: twilio.accountSid,
     TWILIO_AUTH_TOKEN: twilio.authToken,
+    CAMPAIGN_TICK_SECRET: await profileSecret(p, "campaign-tick"),
   };
 }
 

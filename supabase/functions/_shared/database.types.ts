@@ -54,14 +54,21 @@ export type Database = {
       campaign_targets: {
         Row: {
           attempts: number;
+          body: string | null;
           campaign_id: string;
+          claim_token: string | null;
           claimed_at: string | null;
           created_at: string;
+          encoding: Database["public"]["Enums"]["message_encoding"] | null;
           id: number;
+          last_error_code: number | null;
           lead_id: string;
+          lease_expires_at: string | null;
+          not_before: string;
           org_id: string;
           phone: string;
           phone_number_id: string | null;
+          segments: number | null;
           sent_at: string | null;
           status: string;
           status_reason: string | null;
@@ -70,14 +77,21 @@ export type Database = {
         };
         Insert: {
           attempts?: number;
+          body?: string | null;
           campaign_id: string;
+          claim_token?: string | null;
           claimed_at?: string | null;
           created_at?: string;
+          encoding?: Database["public"]["Enums"]["message_encoding"] | null;
           id?: never;
+          last_error_code?: number | null;
           lead_id: string;
+          lease_expires_at?: string | null;
+          not_before?: string;
           org_id: string;
           phone: string;
           phone_number_id?: string | null;
+          segments?: number | null;
           sent_at?: string | null;
           status?: string;
           status_reason?: string | null;
@@ -86,14 +100,21 @@ export type Database = {
         };
         Update: {
           attempts?: number;
+          body?: string | null;
           campaign_id?: string;
+          claim_token?: string | null;
           claimed_at?: string | null;
           created_at?: string;
+          encoding?: Database["public"]["Enums"]["message_encoding"] | null;
           id?: never;
+          last_error_code?: number | null;
           lead_id?: string;
+          lease_expires_at?: string | null;
+          not_before?: string;
           org_id?: string;
           phone?: string;
           phone_number_id?: string | null;
+          segments?: number | null;
           sent_at?: string | null;
           status?: string;
           status_reason?: string | null;
@@ -874,9 +895,12 @@ export type Database = {
       organizations: {
         Row: {
           admin_count: number;
+          campaign_message_interval: string;
           created_at: string;
           default_country: string;
           id: string;
+          lead_daily_cap: number | null;
+          max_messages_per_minute: number | null;
           max_segments: number;
           name: string;
           opt_out_text: string;
@@ -886,9 +910,12 @@ export type Database = {
         };
         Insert: {
           admin_count?: number;
+          campaign_message_interval?: string;
           created_at?: string;
           default_country?: string;
           id?: string;
+          lead_daily_cap?: number | null;
+          max_messages_per_minute?: number | null;
           max_segments?: number;
           name: string;
           opt_out_text?: string;
@@ -898,9 +925,12 @@ export type Database = {
         };
         Update: {
           admin_count?: number;
+          campaign_message_interval?: string;
           created_at?: string;
           default_country?: string;
           id?: string;
+          lead_daily_cap?: number | null;
+          max_messages_per_minute?: number | null;
           max_segments?: number;
           name?: string;
           opt_out_text?: string;
@@ -1205,9 +1235,12 @@ export type Database = {
         Args: { name: string; slug: string };
         Returns: {
           admin_count: number;
+          campaign_message_interval: string;
           created_at: string;
           default_country: string;
           id: string;
+          lead_daily_cap: number | null;
+          max_messages_per_minute: number | null;
           max_segments: number;
           name: string;
           opt_out_text: string;
@@ -1457,6 +1490,7 @@ export type Database = {
       target_status:
         | "pending"
         | "claimed"
+        | "unknown"
         | "sent"
         | "skipped"
         | "failed"
@@ -1640,6 +1674,7 @@ export const Constants = {
       target_status: [
         "pending",
         "claimed",
+        "unknown",
         "sent",
         "skipped",
         "failed",

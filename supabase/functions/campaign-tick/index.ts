@@ -1,0 +1,65 @@
+/**
+ * Edge Function `campaign-tick`: POST /functions/v1/campaign-tick, called by pg_cron
+ * through pg_net with `Authorization: Bearer <CAMPAIGN_TICK_SECRET>` (the same secret is
+ * kept in Vault for the cron job; verify_jwt = false). One call is one tick (tick.ts):
+ * claims, sends through Twilio on each message's slot, records outcomes, and answers
+ * what it did.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { Hono } from "hono";
+import { z } from "zod";
+import { createDb } from "../_shared/db.ts";
+import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
+import { notFoundHandler, onAppError, UnauthorizedError } from "../_shared/errors.ts";
+import { requestLogger } from "../_shared/log.ts";
+import { runTick } from "./tick.ts";
+import { createTickStore } from "./tick-store.ts";
+import { createTwilioClient } from "./twilio-client.ts";
+
+const env = loadEnv(
+  baseEnvSchema.extend(twilioEnvSchema.shape).extend({
+    /** What the cron job sends as its bearer token (kept in Vault as campaign_tick_secret). */
+    CAMPAIGN_TICK_SECRET: z.string().min(32, { error: "must be at least 32 characters" }),
+    /** Wall-clock budget of one tick. */
+    TICK_BUDGET_MS: z.coerce.number().int().min(1_000).max(140_000).default(25_000),
+    /** Targets per claim. */
+    TICK_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(200),
+    /** Requests to Twilio in flight at once. */
+    TICK_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(50),
+  }),
+);
+const db = createDb({ url: env.SUPABASE_DB_URL, max: 2 });
+const store = createTickStore(db);
+const twilio = createTwilioClient({
+  accountSid: env.TWILIO_ACCOUNT_SID,
+  authToken: env.TWILIO_AUTH_TOKEN,
+  apiBase: env.TWILIO_API_BASE,
+});
+const statusCallback = `${
+  (env.PUBLIC_BASE_URL ?? env.SUPABASE_URL).replace(/\/+$/, "")
+}/functions/v1/twilio/status`;
+const secret = new TextEncoder().encode(env.CAMPAIGN_TICK_SECRET);
+
+function authorized(header: string | undefined): boolean {
+  const token = new TextEncoder().encode(/^Bearer\s+(\S+)$/i.exec(header ?? "")?.[1] ?? "");
+  return token.length === secret.length && timingSafeEqual(token, secret);
+}
+
+const app = new Hono().basePath("/campaign-tick");
+app.use(requestLogger());
+app.post("/", async (c) => {
+  if (!authorized(c.req.header("authorization"))) {
+    throw new UnauthorizedError("the campaign tick needs its service secret");
+  }
+  const report = await runTick(store, twilio, {
+    budgetMs: env.TICK_BUDGET_MS,
+    batchSize: env.TICK_BATCH_SIZE,
+    concurrency: env.TICK_CONCURRENCY,
+    statusCallback,
+  });
+  return c.json(report);
+});
+app.notFound(notFoundHandler);
+app.onError(onAppError);
+
+Deno.serve(app.fetch);

@@ -1,0 +1,104 @@
+/**
+ * The tick's database side: every call is system work (`sms_system`), each one a short
+ * transaction through the SQL functions of the sender (claim, outcomes, release, numbers,
+ * campaigns). The rules live there; this file only carries values across.
+ */
+import type { Db } from "../_shared/db.ts";
+import type { Claim, ClaimedMessage, Outcome, TickStore } from "./tick.ts";
+
+interface ClaimRow {
+  target_id: string;
+  claim_token: string;
+  campaign_id: string;
+  phone_number_id: string;
+  to_phone: string;
+  from_phone: string;
+  messaging_service_sid: string | null;
+  body: string;
+  not_before: Date;
+}
+
+/** Twilio's code for a failure class the SQL side decides by code (see record_send_failure). */
+function failureCode(outcome: Extract<Outcome, { kind: "failed" }>): number | null {
+  if (outcome.code !== null) return outcome.code;
+  // A retryable failure without a Twilio code (HTTP 429 or 5xx): Twilio's own "too many
+  // requests" code, which the SQL side retries with backoff like a 5xx.
+  return outcome.failure === "retry" ? 20429 : null;
+}
+
+export function createTickStore(db: Db): TickStore {
+  return {
+    async startDueCampaigns() {
+      await db.asSystem((tx) => tx`select * from private.start_due_campaigns()`);
+    },
+    async expireLeases() {
+      const [row] = await db.asSystem((tx) =>
+        tx<{ n: number }[]>`select private.expire_leases() as n`
+      );
+      return row.n;
+    },
+    async claim(max, leaseMs) {
+      const rows = await db.asSystem((tx) =>
+        tx<ClaimRow[]>`
+          select target_id::text, claim_token, campaign_id, phone_number_id, to_phone,
+            from_phone, messaging_service_sid, body, not_before
+          from private.claim_targets(${max}, ${leaseMs} * interval '1 millisecond')`
+      );
+      return rows.map((r): ClaimedMessage => ({
+        targetId: r.target_id,
+        claimToken: r.claim_token,
+        campaignId: r.campaign_id,
+        phoneNumberId: r.phone_number_id,
+        to: r.to_phone,
+        from: r.from_phone,
+        messagingServiceSid: r.messaging_service_sid,
+        body: r.body,
+        notBefore: r.not_before.getTime(),
+      }));
+    },
+    async record(outcomes) {
+      const sent = outcomes.filter((o) => o.kind === "sent");
+      const failed = outcomes.filter((o) => o.kind === "failed");
+      const unknown = outcomes.filter((o) => o.kind === "unknown");
+      await db.asSystem(async (tx) => {
+        if (sent.length > 0) {
+          await tx`
+            select private.record_sent(s.id, s.token, s.sid, s.status)
+            from unnest(${sent.map((o) => o.targetId)}::bigint[],
+                        ${sent.map((o) => o.claimToken)}::uuid[],
+                        ${sent.map((o) => o.sid)}::text[],
+                        ${sent.map((o) => o.status)}::text[]) as s (id, token, sid, status)`;
+        }
+        if (failed.length > 0) {
+          await tx`
+            select private.record_send_failure(f.id, f.token, f.code, f.message)
+            from unnest(${failed.map((o) => o.targetId)}::bigint[],
+                        ${failed.map((o) => o.claimToken)}::uuid[],
+                        ${failed.map(failureCode)}::integer[],
+                        ${failed.map((o) => o.message)}::text[]) as f (id, token, code, message)`;
+        }
+        if (unknown.length > 0) {
+          await tx`
+            select private.record_send_unknown(${unknown.map((o) => o.targetId)}::bigint[],
+              ${unknown.map((o) => o.claimToken)}::uuid[], ${
+            unknown.map((o) => o.message)
+          }::text[])`;
+        }
+      });
+    },
+    async release(claims: Claim[]) {
+      await db.asSystem((tx) =>
+        tx`select private.release_claims(${claims.map((c) => c.targetId)}::bigint[],
+            ${claims.map((c) => c.claimToken)}::uuid[])`
+      );
+    },
+    async pauseNumber(phoneNumberId, reason) {
+      await db.asSystem((tx) =>
+        tx`select private.pause_sending_number(${phoneNumberId}, ${reason})`
+      );
+    },
+    async finishCampaigns(campaignIds) {
+      await db.asSystem((tx) => tx`select private.finish_campaigns(${campaignIds}::uuid[])`);
+    },
+  };
+}
