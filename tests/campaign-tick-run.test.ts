@@ -40,6 +40,10 @@ class FakeStore implements TickStore {
   finished: string[] = [];
   claims: { max: number; leaseMs: number }[] = [];
   calls: string[] = [];
+  /** Target ids a STOP (or pause, or cancel) reached after their claim. */
+  withheld = new Set<string>();
+  checks: string[][] = [];
+  checkFails = false;
 
   constructor(batches: ClaimedMessage[][]) {
     this.batches = batches;
@@ -47,6 +51,13 @@ class FakeStore implements TickStore {
   startDueCampaigns() {
     this.calls.push("startDue");
     return Promise.resolve();
+  }
+  sendable(claims: Claim[]) {
+    this.checks.push(claims.map((c) => c.targetId));
+    if (this.checkFails) return Promise.reject(new Error("database unreachable"));
+    return Promise.resolve(
+      new Set(claims.map((c) => c.targetId).filter((id) => !this.withheld.has(id))),
+    );
   }
   expireLeases() {
     this.calls.push("expire");
@@ -132,8 +143,9 @@ Deno.test("runTick: sends every claimed message on its slot and records each", a
     ["sent", "4"],
   ]);
   const startOf = (id: string) => twilio.sent.find((s) => s.request.body === `hello ${id}`)!.at;
-  assert.equal(startOf("2"), 1_001_000, "never before its slot");
-  assert.equal(startOf("4"), 1_002_000);
+  // At its slot plus the pre-send check's 20 ms window: never before the slot.
+  assert.equal(startOf("2"), 1_001_020);
+  assert.equal(startOf("4"), 1_002_020);
   assert.equal(twilio.sent[0].request.statusCallback, "http://cb");
   assert.deepEqual(store.finished.sort(), ["c1", "c2"]);
   assert.equal(store.claims.length, 3, "claims until nothing is left");
@@ -228,4 +240,33 @@ Deno.test("runTick: a batch whose slots all lie past the deadline is not claimed
   assert.equal(store.claims.length, 1);
   assert.equal(report.released, 2);
   assert.deepEqual(store.finished, [], "no campaign was touched");
+});
+
+Deno.test("runTick: a claim a STOP reached since is not sent; checks are batched", async () => {
+  const clock = new FakeClock(0);
+  const store = new FakeStore([[
+    message(1, "n1", 0),
+    message(2, "n2", 0),
+    message(3, "n3", 0),
+    message(4, "n1", 1_000),
+  ]]);
+  store.withheld = new Set(["2", "4"]);
+  const twilio = fakeTwilio(clock);
+  const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
+  assert.deepEqual(twilio.sent.map((s) => s.request.body).sort(), ["hello 1", "hello 3"]);
+  assert.equal(report.withheld, 2);
+  assert.deepEqual(store.released.map((c) => c.targetId).sort(), ["2", "4"]);
+  assert.deepEqual(store.recorded.map((o) => o.targetId).sort(), ["1", "3"]);
+  assert.deepEqual(store.checks.map((ids) => ids.sort()), [["1", "2", "3"], ["4"]]);
+});
+
+Deno.test("runTick: when the check fails, nothing is sent and the claims go back", async () => {
+  const clock = new FakeClock(0);
+  const store = new FakeStore([[message(1, "n1", 0), message(2, "n2", 0)]]);
+  store.checkFails = true;
+  const twilio = fakeTwilio(clock);
+  const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
+  assert.equal(twilio.sent.length, 0);
+  assert.equal(report.withheld, 2);
+  assert.deepEqual(store.released.map((c) => c.targetId).sort(), ["1", "2"]);
 });

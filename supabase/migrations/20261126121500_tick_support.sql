@@ -1,10 +1,46 @@
 -- =============================================================================
 -- What the campaign-tick function needs besides the claim and its outcomes
--- (20261126120000): handing back claims it never attempted, recording outcomes it cannot
--- know, taking a number Twilio refuses out of rotation, and finishing the campaigns a
--- tick touched (completing those with nothing left, announcing each one's progress once
--- per tick on its private Realtime channel campaign:<id>).
+-- (20261126120000): checking claims again just before their send (a STOP, a pause or a
+-- cancel committed since the claim stops it), handing back claims it never attempted,
+-- recording outcomes it cannot know, taking a number Twilio refuses out of rotation, and
+-- finishing the campaigns a tick touched (completing those with nothing left, announcing
+-- each one's progress once per tick on its private Realtime channel campaign:<id>).
 -- =============================================================================
+
+-- Of these claims, the ones still to be sent now: still claimed with this token, their
+-- campaign still running, their number not suppressed. Read after taking each
+-- organization's suppression lock shared, as the claim does, so a STOP committed before
+-- this call is seen.
+create function private.sendable_claims(target_ids bigint[], claim_tokens uuid[])
+returns setof bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  org uuid;
+begin
+  for org in
+    select distinct t.org_id from public.campaign_targets t where t.id = any (target_ids)
+    order by 1
+  loop
+    perform pg_catalog.pg_advisory_xact_lock_shared(private.suppression_lock_key(org));
+  end loop;
+  return query
+  select t.id
+  from unnest(target_ids, claim_tokens) as c (id, token)
+  join public.campaign_targets t on t.id = c.id and t.claim_token = c.token
+  join public.campaigns k on k.org_id = t.org_id and k.id = t.campaign_id
+  where t.status = 'claimed' and k.status = 'running'
+    and not exists (
+      select 1 from public.suppressions s
+      where s.org_id = t.org_id and s.phone = t.phone and s.lifted_at is null
+    );
+end;
+$$;
+comment on function private.sendable_claims(bigint[], uuid[]) is
+  'For the sender, just before sending: the claims still claimed, of a running campaign, to
+   a number not suppressed (a STOP committed before this call is seen).';
 
 -- Claims never attempted (the tick's deadline came first, or their number stopped) go back
 -- to pending as they were; a stale token or a target no longer claimed is left alone.
@@ -131,11 +167,13 @@ create policy messages_select_campaign_topics_policy on realtime.messages
     and (select private.may_receive_campaign_topic((select realtime.topic())))
   );
 
+revoke all on function private.sendable_claims(bigint[], uuid[]) from public;
 revoke all on function private.release_claims(bigint[], uuid[]) from public;
 revoke all on function private.record_send_unknown(bigint[], uuid[], text[]) from public;
 revoke all on function private.pause_sending_number(uuid, text) from public;
 revoke all on function private.finish_campaigns(uuid[]) from public;
 revoke all on function private.may_receive_campaign_topic(text) from public;
+grant execute on function private.sendable_claims(bigint[], uuid[]) to sms_system;
 grant execute on function private.release_claims(bigint[], uuid[]) to sms_system;
 grant execute on function private.record_send_unknown(bigint[], uuid[], text[]) to sms_system;
 grant execute on function private.pause_sending_number(uuid, text) to sms_system;

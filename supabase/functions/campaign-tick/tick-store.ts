@@ -31,6 +31,15 @@ export function createTickStore(db: Db): TickStore {
     async startDueCampaigns() {
       await db.asSystem((tx) => tx`select * from private.start_due_campaigns()`);
     },
+    async sendable(claims) {
+      const rows = await db.asSystem((tx) =>
+        tx<{ id: string }[]>`
+          select id::text from private.sendable_claims(
+            ${claims.map((c) => c.targetId)}::bigint[], ${claims.map((c) => c.claimToken)}::uuid[]
+          ) as id`
+      );
+      return new Set(rows.map((r) => r.id));
+    },
     async expireLeases() {
       const [row] = await db.asSystem((tx) =>
         tx<{ n: number }[]>`select private.expire_leases() as n`

@@ -11,11 +11,15 @@
  *   back untouched and that number (or, for the account, the whole tick) stops;
  * - an outcome we cannot know (a timeout after the request left) → recorded as unknown,
  *   never sent again blindly;
- * - a send the deadline (or a stop) kept from starting → handed back to the queue.
+ * - a send the deadline (or a stop) kept from starting → handed back to the queue;
+ * - a claim that is no longer sendable when its slot comes (checked in batches just
+ *   before sending: a STOP, a pause or a cancel committed since the claim) → not sent,
+ *   handed back (the next claim decides again).
  *
  * Outcomes are written in small batches while sending goes on. The database side is a
  * `TickStore` (tick-store.ts), so this file is tested with a fake one.
  */
+import { createClaimGate } from "./claim-gate.ts";
 import { type Clock, runPaced, systemClock } from "./pacer.ts";
 import type { FailureClass, SendResult, TwilioClient } from "./twilio-client.ts";
 
@@ -53,6 +57,8 @@ export interface Claim {
 
 export interface TickStore {
   startDueCampaigns(): Promise<void>;
+  /** Of these claims, the target ids still to be sent now. */
+  sendable(claims: Claim[]): Promise<Set<string>>;
   /** Marks claims whose lease ran out without an outcome as unknown; how many. */
   expireLeases(): Promise<number>;
   claim(max: number, leaseMs: number): Promise<ClaimedMessage[]>;
@@ -86,6 +92,8 @@ export interface TickReport {
   failed: Record<string, number>;
   unknown: number;
   released: number;
+  /** Claims not sent because a STOP, pause or cancel came after the claim. */
+  withheld: number;
   pausedNumbers: string[];
   accountStopped: string | null;
   campaigns: string[];
@@ -129,11 +137,13 @@ export async function runTick(
     failed: {},
     unknown: 0,
     released: 0,
+    withheld: 0,
     pausedNumbers: [],
     accountStopped: null,
     campaigns: [],
   };
   const campaigns = new Set<string>();
+  const stillSendable = createClaimGate((claims) => store.sendable(claims), clock);
 
   await store.startDueCampaigns();
   report.expired = await store.expireLeases();
@@ -159,6 +169,12 @@ export async function runTick(
       batch.map((m) => ({ key: m.phoneNumberId, notBefore: m.notBefore, item: m })),
       async (message, control) => {
         campaigns.add(message.campaignId);
+        // A failed check sends nothing: the claim goes back and is decided again later.
+        if (!(await stillSendable(message).catch(() => false))) {
+          report.withheld++;
+          toRelease.push(message);
+          return "withheld" as const;
+        }
         const result = await twilio.sendSms({
           to: message.to,
           body: message.body,
