@@ -59,6 +59,29 @@ async function profileSecret(p: Profile, name: string): Promise<string> {
   }
 }
 
+/**
+ * The dev stack sends like a deployed project: the Vault secrets the pg_cron job reads
+ * (migration 20261126122000) point it at this stack's campaign-tick. The test stack keeps
+ * them unset, so no background tick races the tests, which call the tick themselves.
+ */
+async function scheduleSender(p: Profile, env: Record<string, string>): Promise<void> {
+  const secrets = {
+    campaign_tick_url: `${env.SUPABASE_URL}/functions/v1/campaign-tick`,
+    campaign_tick_secret: env.CAMPAIGN_TICK_SECRET,
+  };
+  const values = Object.entries(secrets)
+    .map(([name, value]) => `(${sqlLiteral(name)}, ${sqlLiteral(value)})`).join(", ");
+  await psql(p, {
+    sql: `delete from vault.secrets where name in (${
+      Object.keys(secrets).map(sqlLiteral).join(", ")
+    }); select vault.create_secret(v.secret, v.name) from (values ${values}) as v (name, secret);`,
+  });
+}
+
+function sqlLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
 /** The environment every function gets: hosted names where hosted provides them. */
 export async function stackEnv(p: Profile, keys: LocalKeys): Promise<Record<string, string>> {
   const api = `http://127.0.0.1:${p.apiPort}`;
@@ -183,6 +206,7 @@ async function bringUp(p: Profile, opts: UpOptions): Promise<StackInfo> {
   const keys = await loadOrCreateKeys(p.dir);
   const env = await stackEnv(p, keys);
   await writeEnvFile(p, env);
+  if (p.name === "dev") await scheduleSender(p, env);
 
   const specs: ServiceSpec[] = [
     {
