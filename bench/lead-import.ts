@@ -43,9 +43,10 @@
  * the end, also on error or Ctrl-C. Acme is not touched.
  */
 import postgres from "postgres";
-import { GATEWAY_DENO_ARGS } from "../local/function-limits.ts";
 import { loadOrCreateKeys, mintUserToken } from "../local/keys.ts";
+import { startGatewayProcess } from "../tests/support/gateway-process.ts";
 import { seed, stackEnv } from "../tests/support/stack.ts";
+import { argValue, removeOrganizations } from "./bench-util.ts";
 import { generateLeadCsv, type LeadCsvExpectation } from "./lead-csv.ts";
 import { writeResults } from "./results.ts";
 
@@ -64,11 +65,6 @@ const SLUG = "bench-lead-import";
 const COPY_SLUG = "bench-lead-import-copy";
 const MANAGER_EMAIL = "manager@acme.test";
 const MANAGER_ID = seed.users[MANAGER_EMAIL];
-
-function argValue(name: string): string | undefined {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Deno.args[i + 1] : undefined;
-}
 
 const ROWS = Number(argValue("--rows") ?? UPLOAD_ROWS);
 /** A request that has not answered after this long is cancelled, and the run fails. */
@@ -120,45 +116,6 @@ function devGatewayPid(): number {
     throw new Error(`process ${entry.pid} is not the functions gateway: restart the dev stack`);
   }
   return entry.pid;
-}
-
-/**
- * A gateway of our own (local/functions-server.ts, as the stack runs it, against the dev
- * database): a fresh process, so its memory is this run's alone and no other client's.
- */
-async function startOwnGateway(): Promise<{ url: string; child: Deno.ChildProcess }> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--quiet",
-      ...GATEWAY_DENO_ARGS,
-      new URL("../local/functions-server.ts", import.meta.url).pathname,
-    ],
-    env: { ...env, LOCAL_API_PORT: String(port), LOCAL_KEYS_DIR: env.LOCAL_PROFILE_DIR },
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 30_000;;) {
-    const probe = await new Deno.Command("curl", {
-      args: ["--silent", "--output", "/dev/null", "--write-out", "%{http_code}"]
-        .concat(`${url}/auth/v1/.well-known/jwks.json`),
-      stdout: "piped",
-    }).output();
-    if (new TextDecoder().decode(probe.stdout) === "200") break;
-    if (Date.now() > deadline) {
-      child.kill("SIGTERM");
-      await child.status;
-      throw new Error("our own gateway did not start within 30 s");
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url: `${url}/functions/v1/leads`, child };
 }
 
 /** A connection over the unix socket (trust): `postgres` or the superuser `supabase_admin`. */
@@ -319,28 +276,7 @@ async function call<T>(
  * without triggers: no cascades to wait for, no audit rows about deleting bench data.
  */
 async function cleanUp(sql: postgres.Sql): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`set local session_replication_role = replica`;
-    const orgs = (await tx`
-      select id from public.organizations where slug in (${SLUG}, ${COPY_SLUG})`)
-      .map((r) => r.id as string);
-    if (orgs.length === 0) return;
-    // Every tenant table carries org_id (audit_log, leads, imports and their rows, consent…).
-    const tables = await tx`
-      select c.oid::regclass::text as tbl
-      from pg_attribute a
-      join pg_class c on c.oid = a.attrelid
-      join pg_namespace n on n.oid = c.relnamespace
-      where a.attname = 'org_id' and not a.attisdropped and c.relkind in ('r', 'p')
-        and not c.relispartition and n.nspname in ('public', 'private')`;
-    for (const { tbl } of tables) {
-      await tx.unsafe(`delete from ${tbl} where org_id = any($1::uuid[])`, [orgs]);
-    }
-    await tx`
-      delete from realtime.messages
-      where topic = any(${orgs.map((o) => `org:${o}`)}::text[])`;
-    await tx`delete from public.organizations where id = any(${orgs}::uuid[])`;
-  });
+  await removeOrganizations(sql, [SLUG, COPY_SLUG]);
 }
 
 interface Fixture {
@@ -537,9 +473,11 @@ interface UploadResult {
   stored: number;
 }
 
-const ownGateway = Deno.args.includes("--own-gateway") ? await startOwnGateway() : undefined;
-if (ownGateway) leadsUrl = ownGateway.url;
-const pid = ownGateway?.child.pid ?? devGatewayPid();
+// A gateway of our own (as the stack runs it, against the dev database): a fresh process,
+// so its memory is this run's alone and no other client's.
+const ownGateway = Deno.args.includes("--own-gateway") ? await startGatewayProcess() : undefined;
+if (ownGateway) leadsUrl = `${ownGateway.base}/functions/v1/leads`;
+const pid = ownGateway?.pid ?? devGatewayPid();
 const gatewayNote = ownGateway
   ? "a gateway process of the bench's own (fresh, against the dev database)"
   : "the dev stack's gateway process";
@@ -683,10 +621,7 @@ try {
   } finally {
     await admin.end({ timeout: 5 });
     if (tempDir) await Deno.remove(tempDir, { recursive: true });
-    if (ownGateway) {
-      ownGateway.child.kill("SIGTERM");
-      await ownGateway.child.status;
-    }
+    await ownGateway?.stop();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }

@@ -21,6 +21,7 @@
  */
 import postgres from "postgres";
 import { stackEnv } from "../tests/support/stack.ts";
+import { argValue, percentile } from "./bench-util.ts";
 import { writeResults } from "./results.ts";
 
 const WARMUP = 30;
@@ -31,11 +32,6 @@ const GOAL_RLS_MS = 10;
 const USER_ID = "be000000-0000-4000-8000-000000000001";
 const USER_EMAIL = "bench-manager@bench.test";
 const BIG_SLUG = "bench-big";
-
-function argValue(name: string): string | undefined {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Deno.args[i + 1] : undefined;
-}
 
 const HALF = Number(argValue("--leads") ?? 1_000_000);
 if (!Number.isInteger(HALF) || HALF < SMALL_ORGS * 100) {
@@ -309,11 +305,6 @@ async function request(
     const ms = performance.now() - started;
     return { ms, ids: rows.map((r) => r.id as string) };
   });
-}
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
 async function explainRls(sql: postgres.Sql, org: string, status: string): Promise<string[]> {

@@ -110,7 +110,7 @@ async function genTypes(): Promise<void> {
 async function bench(): Promise<number> {
   if (!(await postgresRunning(dev))) throw new Error("the dev stack is not running: npm run up");
   let failed = 0;
-  for (const script of ["cold-start.ts", "rls-leads.ts", "lead-import.ts"]) {
+  for (const script of ["cold-start.ts", "rls-leads.ts", "lead-import.ts", "campaign-sender.ts"]) {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",

@@ -148,12 +148,10 @@ Deno.test("runTick: sends every claimed message on its slot and records each", a
   assert.equal(startOf("4"), 1_002_020);
   assert.equal(twilio.sent[0].request.statusCallback, "http://cb");
   assert.deepEqual(store.finished.sort(), ["c1", "c2"]);
-  assert.equal(store.claims.length, 3, "claims until nothing is left");
-  assert.ok(
-    store.claims[0].leaseMs >= OPTIONS.budgetMs &&
-      store.claims[0].leaseMs <= OPTIONS.budgetMs + 30_000,
-    `the lease covers the rest of the tick: ${store.claims[0].leaseMs}`,
-  );
+  // Claims until nothing is left: two batches, then an empty claim tried three times (an
+  // empty claim may only mean another tick holds the organization).
+  assert.equal(store.claims.length, 5);
+  assert.equal(store.claims[0].leaseMs, OPTIONS.budgetMs, "the lease is the time left");
 });
 
 Deno.test("runTick: each failure class is recorded as it is; unknown outcomes too", async () => {
@@ -225,10 +223,9 @@ Deno.test("runTick: the budget ends the tick; what could not start goes back", a
   const twilio = fakeTwilio(clock);
   const report = await clock.run(runTick(store, twilio, { ...OPTIONS, budgetMs: 5_000, clock }));
   assert.equal(report.sent, 2);
-  // Time was left after the first batch, so the tick claimed again; neither 3 nor 4 could
-  // start before the deadline, so both went back and the tick ended.
-  assert.deepEqual(store.released.map((c) => c.targetId), ["3", "4"]);
-  assert.equal(store.claims.length, 2);
+  assert.deepEqual(store.released.map((c) => c.targetId), ["3"]);
+  // Less than a second was left after the first batch: too little to claim again.
+  assert.equal(store.claims.length, 1);
   assert.ok(clock.now() < 6_000, `ended at ${clock.now()}`);
 });
 

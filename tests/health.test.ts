@@ -11,54 +11,8 @@ import { supabaseAuthIssuer, verifierFromEnv } from "../supabase/functions/_shar
 import { cachedFor, CHECK_NAMES, DATABASE_CACHE_MS } from "../supabase/functions/health/checks.ts";
 import { healthReportSchema } from "../supabase/functions/health/health.routes.ts";
 import { freePort, seed, stackEnv } from "./support/stack.ts";
+import { startGatewayProcess } from "./support/gateway-process.ts";
 import { startBlackhole, startTcpProxy, type TcpProxy } from "./support/tcp-proxy.ts";
-
-interface Gateway {
-  base: string;
-  stop(): Promise<void>;
-}
-
-/** A gateway process of its own, so each test can point the function elsewhere. */
-async function startGatewayProcess(overrides: Record<string, string>): Promise<Gateway> {
-  const env = stackEnv();
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--quiet",
-      new URL("../local/functions-server.ts", import.meta.url).pathname,
-    ],
-    env: {
-      ...env,
-      ...overrides,
-      LOCAL_API_PORT: String(port),
-      LOCAL_KEYS_DIR: env.LOCAL_PROFILE_DIR,
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const res = await fetch(`${base}/auth/v1/.well-known/jwks.json`);
-      await res.body?.cancel();
-      if (res.ok) break;
-    } catch {
-      if (Date.now() > deadline) throw new Error("gateway did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return {
-    base,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
-}
 
 interface HealthBody {
   status: string;

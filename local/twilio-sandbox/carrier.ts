@@ -59,6 +59,11 @@ export interface CallbackAttempt {
 
 export interface OutboundMessage {
   resource: MessageResource;
+  /**
+   * When the create request was accepted, to the millisecond (`date_created` has whole
+   * seconds, as Twilio's does): what a sender's pacing is judged by.
+   */
+  acceptedAt: Date;
   statusCallback: string | null;
   callbacks: CallbackAttempt[];
 }

@@ -30,7 +30,10 @@ export async function handleControl(
   }
 }
 
-/** Accepted messages, oldest first, with their status now and every callback attempt. */
+/**
+ * Accepted messages, oldest first, with their status now, when each was accepted (to the
+ * millisecond) and every callback attempt.
+ */
 function listMessages(url: URL, state: SandboxState): Response {
   const to = url.searchParams.get("to");
   const messages = [...state.messages.values()]
@@ -42,6 +45,7 @@ function listMessages(url: URL, state: SandboxState): Response {
 function describeMessage(message: OutboundMessage) {
   return {
     ...message.resource,
+    accepted_at: message.acceptedAt.toISOString(),
     status_callback: message.statusCallback,
     callbacks: message.callbacks,
   };

@@ -140,6 +140,7 @@ function enforceRecipientRules(state: SandboxState, to: string): void {
 function accept(state: SandboxState, request: CreateRequest, now: Date): OutboundMessage {
   const message: OutboundMessage = {
     resource: newMessageResource(state.accountSid, request, now),
+    acceptedAt: now,
     statusCallback: request.statusCallback,
     callbacks: [],
   };

@@ -609,7 +609,9 @@ create function private.record_send_failure(
   claim_token uuid,
   error_code integer,
   error_message text,
-  at timestamptz default now()
+  at timestamptz default now(),
+  failure_class text default null,
+  retry_after interval default null
 ) returns text
 language plpgsql
 security definer
@@ -621,9 +623,15 @@ declare
   code_text text := coalesce(record_send_failure.error_code::text, 'none');
   detail text := left(coalesce(nullif(btrim(record_send_failure.error_message), ''),
     'no message'), 300);
-  retryable boolean := record_send_failure.error_code is null
-    or record_send_failure.error_code = 20429
-    or record_send_failure.error_code between 500 and 599;
+  -- The sender's classification of Twilio's answer when it gives one (its client knows
+  -- codes and HTTP statuses), else the code's: 21610, 21211/21614, retryable, rejected.
+  kind text := coalesce(record_send_failure.failure_class, case
+    when record_send_failure.error_code = 21610 then 'suppress'
+    when record_send_failure.error_code in (21211, 21614) then 'invalid_recipient'
+    when record_send_failure.error_code is null or record_send_failure.error_code = 20429
+      or record_send_failure.error_code between 500 and 599 then 'retry'
+    else 'rejected' end);
+  retryable boolean := kind = 'retry';
   next_status text;
   reason text;
   retry_at timestamptz;
@@ -640,28 +648,34 @@ begin
     return 'stale';
   end if;
 
-  if record_send_failure.error_code = 21610 then
+  if kind not in ('suppress', 'invalid_recipient', 'retry', 'rejected') then
+    raise exception 'failure_class must be suppress, invalid_recipient, retry or rejected, not %',
+      kind using errcode = '22023';
+  end if;
+  if kind = 'suppress' then
     insert into public.suppressions (org_id, phone, source, reason)
     values (t.org_id, t.phone, 'recipient_stop',
-      'Twilio 21610: the recipient replied STOP to this sender')
+      format('Twilio %s: the recipient opted out of this sender', code_text))
     on conflict (org_id, phone, source) where lifted_at is null do nothing
     returning id into new_suppression;
     if new_suppression is not null then
       insert into public.consent_events (org_id, lead_id, phone, kind, channel, raw_text, source)
       values (t.org_id, t.lead_id, t.phone, 'revoked', 'sms', null,
-        'Twilio error 21610 on campaign target ' || t.id);
+        format('Twilio error %s on campaign target %s', code_text, t.id));
     end if;
     next_status := 'failed';
-    reason := 'the recipient opted out (Twilio 21610)';
-  elsif record_send_failure.error_code in (21211, 21614) then
+    reason := format('the recipient opted out (Twilio %s)', code_text);
+  elsif kind = 'invalid_recipient' then
     update public.leads l set status = 'invalid'
     where l.org_id = t.org_id and l.id = t.lead_id and l.status <> 'invalid';
     next_status := 'failed';
     reason := format('not a number that can receive texts (Twilio %s: %s)', code_text, detail);
   elsif retryable and t.attempts < max_attempts then
     next_status := 'pending';
-    retry_at := record_send_failure.at + least(interval '1 hour',
-      interval '30 seconds' * power(2, greatest(t.attempts, 1) - 1));
+    -- Capped exponential backoff, and never sooner than Twilio's Retry-After.
+    retry_at := record_send_failure.at + greatest(
+      least(interval '1 hour', interval '30 seconds' * power(2, greatest(t.attempts, 1) - 1)),
+      coalesce(record_send_failure.retry_after, interval '0'));
     reason := format('retrying after attempt %s (error %s: %s)', t.attempts, code_text, detail);
   elsif retryable then
     next_status := 'failed';
@@ -687,7 +701,7 @@ begin
   return case when next_status = 'pending' then 'retry' else 'failed' end;
 end;
 $$;
-comment on function private.record_send_failure(bigint, uuid, integer, text, timestamptz) is
+comment on function private.record_send_failure(bigint, uuid, integer, text, timestamptz, text, interval) is
   'For the tick (as sms_system): records a failed send of a claimed target (opt-out,
    invalid number, retry with backoff, or failure), if the claim token matches.';
 
@@ -716,12 +730,12 @@ comment on function private.expire_leases(timestamptz) is
 revoke all on function private.sender_lock_key(uuid) from public;
 revoke all on function private.claim_targets(integer, interval, timestamptz) from public;
 revoke all on function private.record_sent(bigint, uuid, text, text, timestamptz) from public;
-revoke all on function private.record_send_failure(bigint, uuid, integer, text, timestamptz)
+revoke all on function private.record_send_failure(bigint, uuid, integer, text, timestamptz, text, interval)
   from public;
 revoke all on function private.expire_leases(timestamptz) from public;
 grant execute on function private.claim_targets(integer, interval, timestamptz) to sms_system;
 grant execute on function private.record_sent(bigint, uuid, text, text, timestamptz)
   to sms_system;
-grant execute on function private.record_send_failure(bigint, uuid, integer, text, timestamptz)
+grant execute on function private.record_send_failure(bigint, uuid, integer, text, timestamptz, text, interval)
   to sms_system;
 grant execute on function private.expire_leases(timestamptz) to sms_system;

@@ -52,7 +52,9 @@ set search_path = ''
 as $$
   with released as (
     update public.campaign_targets t
-    set status = 'pending', claim_token = null, lease_expires_at = null, not_before = now()
+    set status = 'pending', claim_token = null, lease_expires_at = null, not_before = now(),
+        -- The claim counted an attempt that never happened.
+        attempts = greatest(t.attempts - 1, 0)
     from unnest(target_ids, claim_tokens) as c (id, token)
     where t.id = c.id and t.claim_token = c.token and t.status = 'claimed'
     returning 1
@@ -112,8 +114,9 @@ $$;
 comment on function private.pause_sending_number(uuid, text) is
   'For the sender: takes a sending number Twilio refuses out of rotation and tells its org.';
 
--- Once per tick for each campaign it touched: complete it when nothing is left, and
--- broadcast its counters per target status on campaign:<id>.
+-- Once per tick: broadcast the counters per target status of each campaign the tick
+-- touched on campaign:<id>, and complete every running campaign with nothing left to send
+-- (those touched, and those whose last claims expired since).
 create function private.finish_campaigns(campaign_ids uuid[]) returns void
 language plpgsql
 security definer
@@ -124,6 +127,18 @@ declare
   counts jsonb;
   completed boolean;
 begin
+  for campaign in
+    select k.id from public.campaigns k
+    where k.status = 'running' and not (k.id = any (campaign_ids)) and not exists (
+      select 1 from public.campaign_targets t
+      where t.org_id = k.org_id and t.campaign_id = k.id and t.status in ('pending', 'claimed'))
+  loop
+    if private.complete_campaign_if_done(campaign) then
+      perform realtime.send(
+        jsonb_build_object('campaign_id', campaign, 'completed', true, 'at', now()),
+        'campaign.progress', 'campaign:' || campaign::text, true);
+    end if;
+  end loop;
   foreach campaign in array campaign_ids loop
     completed := private.complete_campaign_if_done(campaign);
     select coalesce(jsonb_object_agg(s.status, s.n), '{}'::jsonb) into counts
@@ -141,8 +156,8 @@ begin
 end;
 $$;
 comment on function private.finish_campaigns(uuid[]) is
-  'For the sender, once per tick: completes finished campaigns and broadcasts each one''s
-   counters on campaign:<id>.';
+  'For the sender, once per tick: broadcasts the counters of the campaigns it touched on
+   campaign:<id> and completes every running campaign with nothing left.';
 
 -- Members of a campaign's organization receive its channel.
 create function private.may_receive_campaign_topic(topic text) returns boolean

@@ -4,7 +4,7 @@
  * campaigns). The rules live there; this file only carries values across.
  */
 import type { Db } from "../_shared/db.ts";
-import type { Claim, ClaimedMessage, Outcome, TickStore } from "./tick.ts";
+import type { Claim, ClaimedMessage, TickStore } from "./tick.ts";
 
 interface ClaimRow {
   target_id: string;
@@ -16,14 +16,6 @@ interface ClaimRow {
   messaging_service_sid: string | null;
   body: string;
   not_before: Date;
-}
-
-/** Twilio's code for a failure class the SQL side decides by code (see record_send_failure). */
-function failureCode(outcome: Extract<Outcome, { kind: "failed" }>): number | null {
-  if (outcome.code !== null) return outcome.code;
-  // A retryable failure without a Twilio code (HTTP 429 or 5xx): Twilio's own "too many
-  // requests" code, which the SQL side retries with backoff like a 5xx.
-  return outcome.failure === "retry" ? 20429 : null;
 }
 
 export function createTickStore(db: Db): TickStore {
@@ -79,12 +71,18 @@ export function createTickStore(db: Db): TickStore {
                         ${sent.map((o) => o.status)}::text[]) as s (id, token, sid, status)`;
         }
         if (failed.length > 0) {
+          // The client's classification decides (it knows HTTP statuses and codes the SQL
+          // side does not); Retry-After, when Twilio sent one, is a floor for the backoff.
           await tx`
-            select private.record_send_failure(f.id, f.token, f.code, f.message)
+            select private.record_send_failure(f.id, f.token, f.code, f.message, now(), f.kind,
+              f.retry_after_ms * interval '1 millisecond')
             from unnest(${failed.map((o) => o.targetId)}::bigint[],
                         ${failed.map((o) => o.claimToken)}::uuid[],
-                        ${failed.map(failureCode)}::integer[],
-                        ${failed.map((o) => o.message)}::text[]) as f (id, token, code, message)`;
+                        ${failed.map((o) => o.code)}::integer[],
+                        ${failed.map((o) => o.message)}::text[],
+                        ${failed.map((o) => o.failure)}::text[],
+                        ${failed.map((o) => o.retryAfterMs)}::bigint[])
+              as f (id, token, code, message, kind, retry_after_ms)`;
         }
         if (unknown.length > 0) {
           await tx`

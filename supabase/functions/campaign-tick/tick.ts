@@ -67,7 +67,10 @@ export interface TickStore {
   release(claims: Claim[]): Promise<void>;
   /** A sending number Twilio refuses to send from: out of rotation, with the reason. */
   pauseNumber(phoneNumberId: string, reason: string): Promise<void>;
-  /** Completes the campaigns with nothing left and announces each one's progress. */
+  /**
+   * Announces the progress of the campaigns this tick touched, and completes every running
+   * campaign with nothing left (also those whose last claims expired).
+   */
   finishCampaigns(campaignIds: string[]): Promise<void>;
 }
 
@@ -99,8 +102,18 @@ export interface TickReport {
   campaigns: string[];
 }
 
-/** Extra lease beyond the deadline: a send that starts just before it has time to end. */
-const LEASE_MARGIN_MS = 30_000;
+/**
+ * No claim with less time left than this: its slots would fall after the deadline. (The
+ * claim hands out slots within the lease, so the lease is the time left: slots never
+ * outlive the tick, and the next tick finds the numbers free.)
+ */
+const MIN_CLAIM_MS = 1_000;
+/**
+ * An empty claim may only mean another tick holds the organization's claim (the claim
+ * skips a busy organization rather than wait): try again a few times before ending.
+ */
+const EMPTY_CLAIM_RETRIES = 2;
+const EMPTY_CLAIM_PAUSE_MS = 250;
 
 function outcomeOf(message: ClaimedMessage, result: SendResult): Outcome | "release" {
   const { targetId, claimToken } = message;
@@ -160,9 +173,15 @@ export async function runTick(
     writing.catch(() => {});
   };
 
-  while (clock.now() < deadline && report.accountStopped === null) {
-    const batch = await store.claim(options.batchSize, deadline - clock.now() + LEASE_MARGIN_MS);
-    if (batch.length === 0) break;
+  let emptyClaims = 0;
+  while (deadline - clock.now() >= MIN_CLAIM_MS && report.accountStopped === null) {
+    const batch = await store.claim(options.batchSize, deadline - clock.now());
+    if (batch.length === 0) {
+      if (++emptyClaims > EMPTY_CLAIM_RETRIES) break;
+      await clock.sleep(EMPTY_CLAIM_PAUSE_MS);
+      continue;
+    }
+    emptyClaims = 0;
     report.claimed += batch.length;
     const toRelease: Claim[] = [];
     const paced = await runPaced(
@@ -234,6 +253,7 @@ export async function runTick(
     if (paced.done.length === 0 && paced.threw.length === 0) break;
   }
   report.campaigns = [...campaigns];
-  if (report.campaigns.length > 0) await store.finishCampaigns(report.campaigns);
+  // Also when none was touched: campaigns whose last claims expired complete here.
+  await store.finishCampaigns(report.campaigns);
   return report;
 }

@@ -1,0 +1,98 @@
+/**
+ * A STOP committed while a tick is sending: the requirement is that a STOP committed
+ * during a tick stops every later send to that number. A tick claims 16 leads on one
+ * number at 2 messages a second, so its send slots spread over 8 s; once the claim has
+ * committed, a `recipient_stop` suppression is committed for the 8 leads with the latest
+ * slots (4 s or more away). The sandbox must then accept no message to them created after
+ * the commit (its `date_created` has whole seconds: only messages of a later second count),
+ * and their targets must not end sent; the other 8 get their message.
+ *
+ * Needs a US place whose send window is open now (see openPlace); ignored otherwise.
+ */
+import assert from "node:assert/strict";
+import { adminSql } from "./support/stack.ts";
+import {
+  countsBreaking,
+  createScenario,
+  openPlace,
+  postTick,
+  sandboxCounts,
+  sandboxMessages,
+  waitFor,
+} from "./support/tick-scenario.ts";
+
+const LEADS = 16;
+const STOPPED = 8;
+
+const probe = adminSql();
+const place = await openPlace(probe);
+await probe.end();
+
+// Regression (sends after a STOP), fixed since; what this test saw before the fix:
+// the tick checks suppressions only in the claim (private.claim_targets); between the claim and
+// each message's slot (up to the lease, the tick's budget plus 30 s) it re-checks nothing, so a
+// STOP committed meanwhile does not stop the sends already claimed. Run against the current
+// tick, every one of the 8 stopped leads still got its message, 4–7 s after the STOP committed
+// (STOP at 14:01:20.211Z, sandbox date_created 14:01:24–14:01:27), and its target ended `sent`
+// with a row in `messages`.
+Deno.test({
+  name:
+    "campaign-tick robustness: a STOP committed during a tick stops every later send to that number",
+  ignore: place === undefined,
+  async fn() {
+    const sql = adminSql();
+    const scenario = await createScenario(sql, {
+      place: place!,
+      leads: LEADS,
+      messagesPerSecond: 2,
+      name: "Tick STOP",
+    });
+    try {
+      const ticking = postTick();
+      await waitFor("the claim", async () => {
+        const [{ n }] = await sql<{ n: number }[]>`
+          select count(*)::integer as n from public.campaign_targets
+          where campaign_id = ${scenario.campaign} and status = 'pending'`;
+        return n === 0;
+      });
+      const late = await sql<{ phone: string; wait_ms: number }[]>`
+        select phone,
+          (extract(epoch from not_before - clock_timestamp()) * 1000)::float8 as wait_ms
+        from public.campaign_targets where campaign_id = ${scenario.campaign}
+        order by not_before desc limit ${STOPPED}`;
+      // Still well in the future: the STOP below commits before any of them is due.
+      assert.ok(late.every((t) => t.wait_ms > 2_000), JSON.stringify(late));
+      const stopped = late.map((t) => t.phone);
+      await sql`
+        insert into public.suppressions (org_id, phone, source, reason)
+        select ${scenario.org}, p, 'recipient_stop', 'STOP' from unnest(${stopped}::text[]) as p`;
+      const committedAt = Date.now();
+      const report = await ticking;
+
+      // Messages created in a later second than the commit's came after it.
+      const afterStop = (await sandboxMessages(scenario.senders)).filter((m) =>
+        stopped.includes(m.to) &&
+        Date.parse(m.date_created) >= Math.floor(committedAt / 1000 + 1) * 1000
+      ).map((m) => `${m.to} at ${m.date_created}`);
+      assert.deepEqual(
+        afterStop,
+        [],
+        `sent after the STOP committed at ${new Date(committedAt).toISOString()}`,
+      );
+      const stoppedSent = await sql<{ phone: string }[]>`
+        select phone from public.campaign_targets
+        where campaign_id = ${scenario.campaign} and phone = any (${stopped}) and status = 'sent'`;
+      assert.deepEqual(stoppedSent.map((t) => t.phone), [], "stopped targets recorded as sent");
+      // The others were not held up.
+      const others = new Set(scenario.phones.filter((p) => !stopped.includes(p)));
+      assert.deepEqual(
+        countsBreaking(await sandboxCounts(scenario), (p, n) => others.has(p) ? n === 1 : n === 0),
+        [],
+        JSON.stringify(report),
+      );
+    } finally {
+      await scenario.drop();
+      await sql.end();
+    }
+  },
+});
