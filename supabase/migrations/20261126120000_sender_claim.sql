@@ -21,6 +21,7 @@
 -- - The sender pool: a lead keeps its sticky number while that number is active and not
 --   poor; otherwise it gets the organization's number with its area code, else the one
 --   with the best health (good, unknown, moderate), spread by a hash of lead and number.
+--   The number that sends becomes the lead's sticky number when the send is recorded.
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------
@@ -488,14 +489,6 @@ begin
     set next_slot_at = excluded.next_slot_at,
         slot_day = excluded.slot_day,
         slot_day_count = excluded.slot_day_count
-  ),
-  -- The number a lead was given is its sticky number from now on.
-  sticky as (
-    update public.leads l
-    set phone_number_id = o.number_id
-    from outcome o
-    where o.status = 'claimed' and l.org_id = o.org_id and l.id = o.lead_id
-      and l.phone_number_id is distinct from o.number_id
   )
   select u.id, u.claim_token, u.org_id, u.campaign_id, u.lead_id, u.phone, n.phone,
     u.phone_number_id, n.twilio_sid, n.messaging_service_sid, u.body, u.encoding, u.segments,
@@ -561,6 +554,12 @@ begin
     raise exception 'campaign target %: its sending number no longer exists', t.id
       using errcode = '55000';
   end if;
+
+  -- The number that sent it is the lead's sticky number from now on (written here, not at
+  -- the claim: a claim that is handed back gives the lead nothing).
+  update public.leads l set phone_number_id = t.phone_number_id
+  where l.org_id = t.org_id and l.id = t.lead_id
+    and l.phone_number_id is distinct from t.phone_number_id;
 
   insert into public.conversations as c (org_id, lead_id, phone_number_id, last_message_at)
   values (t.org_id, t.lead_id, t.phone_number_id, record_sent.at)

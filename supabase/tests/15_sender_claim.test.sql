@@ -15,7 +15,7 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(76);
+select plan(77);
 \ir _helpers.sql
 
 -- Acts as the system, as the tick does: role sms_system, no user claims.
@@ -186,8 +186,8 @@ select is((tests.claimed('rules', 'r:ny')).phone_number_id, tests.id('rules:646'
   'and a 646 lead the 646 number');
 select is((tests.claimed('rules', 'r:sticky')).phone_number_id, tests.id('rules:646'),
   'a lead keeps its sticky number over the area code');
-select is((select phone_number_id from public.leads where id = tests.id('r:sf')),
-  tests.id('rules:415'), 'the number given becomes the lead''s sticky number');
+select is((select phone_number_id from public.leads where id = tests.id('r:sf')), null,
+  'the claim alone gives the lead no sticky number');
 select is((tests.claimed('rules', 'r:sf')).body,
   'Hi Pat, a new listing is out.' || chr(10) || 'Reply STOP to opt out.',
   'the text is rendered for the lead, with the opt-out language on a first message');
@@ -202,6 +202,10 @@ select is((tests.claimed('rules', 'r:sf')).from_phone || ' ' || (tests.claimed('
   'the claim returns the numbers to send from and to, and the Twilio number SID');
 select is(tests.claim('rules again', 10, '2026-11-24 18:00:05+00'), 0,
   'nothing is claimed twice');
+select private.record_sent(tests.tid('r:sf'), (tests.claimed('rules', 'r:sf')).claim_token,
+  'SM' || repeat('5', 32));
+select is((select phone_number_id from public.leads where id = tests.id('r:sf')),
+  tests.id('rules:415'), 'the number that sent becomes the lead''s sticky number');
 select tests.done('rules');
 
 -- Paused campaign.
@@ -308,8 +312,10 @@ select tests.target('o:t', 'pool:c', 'o:lead');
 select is(tests.claim('pool', 10, '2026-11-24 18:00:00+00'), 1, 'the pool''s lead is claimed');
 select is((tests.claimed('pool', 'o:t')).phone_number_id, tests.id('pool:good'),
   'a paused sticky number is replaced, skipping the poor one, by the healthiest');
+select private.record_sent(tests.tid('o:t'), (tests.claimed('pool', 'o:t')).claim_token,
+  'SM' || repeat('6', 32));
 select is((select phone_number_id from public.leads where id = tests.id('o:lead')),
-  tests.id('pool:good'), 'and the lead''s sticky number follows');
+  tests.id('pool:good'), 'and once it sends, the lead''s sticky number follows');
 select tests.done('pool');
 
 -- =============================================================================
