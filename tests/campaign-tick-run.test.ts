@@ -38,7 +38,7 @@ class FakeStore implements TickStore {
   released: Claim[] = [];
   paused: string[] = [];
   finished: string[] = [];
-  claims: { max: number; leaseMs: number; at: number }[] = [];
+  claims: { max: number; leaseMs: number }[] = [];
   calls: string[] = [];
   /** Target ids a STOP (or pause, or cancel) reached after their claim. */
   withheld = new Set<string>();
@@ -63,14 +63,10 @@ class FakeStore implements TickStore {
     this.calls.push("expire");
     return Promise.resolve(2);
   }
-  /** How long each claim takes on the fake clock. */
-  claimTakes = 0;
-  async claim(max: number, leaseMs: number, at: number) {
-    this.claims.push({ max, leaseMs, at });
-    if (this.claimTakes > 0) await this.clock?.sleep(this.claimTakes);
-    return this.batches.shift() ?? [];
+  claim(max: number, leaseMs: number) {
+    this.claims.push({ max, leaseMs });
+    return Promise.resolve(this.batches.shift() ?? []);
   }
-  clock?: FakeClock;
   record(outcomes: Outcome[]) {
     this.recorded.push(...outcomes);
     return Promise.resolve();
@@ -270,17 +266,4 @@ Deno.test("runTick: when the check fails, nothing is sent and the claims go back
   assert.equal(twilio.sent.length, 0);
   assert.equal(report.withheld, 2);
   assert.deepEqual(store.released.map((c) => c.targetId).sort(), ["1", "2"]);
-});
-
-Deno.test("runTick: slots start where the claim is expected to return, not where it began", async () => {
-  const clock = new FakeClock(0);
-  const store = new FakeStore([[message(1, "n1", 0)], [message(2, "n1", 1_000)]]);
-  store.clock = clock;
-  store.claimTakes = 300;
-  await clock.run(runTick(store, fakeTwilio(clock), { ...OPTIONS, clock }));
-  assert.equal(store.claims[0].at, 0, "no duration known yet: now");
-  // The second claim began after the first batch and asked for slots 300 ms ahead of itself.
-  const second = store.claims[1];
-  assert.equal(second.leaseMs, OPTIONS.budgetMs - second.at);
-  assert.ok(second.at >= 300 + 300, `second claim at ${second.at}`);
 });

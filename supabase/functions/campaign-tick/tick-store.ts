@@ -38,13 +38,12 @@ export function createTickStore(db: Db): TickStore {
       );
       return row.n;
     },
-    async claim(max, leaseMs, at) {
+    async claim(max, leaseMs) {
       const rows = await db.asSystem((tx) =>
         tx<ClaimRow[]>`
           select target_id::text, claim_token, campaign_id, phone_number_id, to_phone,
             from_phone, messaging_service_sid, body, not_before
-          from private.claim_targets(${max}, ${leaseMs} * interval '1 millisecond',
-            ${new Date(at)})`
+          from private.claim_targets(${max}, ${leaseMs} * interval '1 millisecond')`
       );
       return rows.map((r): ClaimedMessage => ({
         targetId: r.target_id,

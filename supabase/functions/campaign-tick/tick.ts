@@ -61,11 +61,7 @@ export interface TickStore {
   sendable(claims: Claim[]): Promise<Set<string>>;
   /** Marks claims whose lease ran out without an outcome as unknown; how many. */
   expireLeases(): Promise<number>;
-  /**
-   * Claims up to `max` targets as of `at` (epoch ms): the first send slots start there, and
-   * every rule is checked for that instant and the lease after it.
-   */
-  claim(max: number, leaseMs: number, at: number): Promise<ClaimedMessage[]>;
+  claim(max: number, leaseMs: number): Promise<ClaimedMessage[]>;
   record(outcomes: Outcome[]): Promise<void>;
   /** Claims never attempted go back to pending, untouched. */
   release(claims: Claim[]): Promise<void>;
@@ -118,8 +114,6 @@ const MIN_CLAIM_MS = 1_000;
  */
 const EMPTY_CLAIM_RETRIES = 2;
 const EMPTY_CLAIM_PAUSE_MS = 250;
-/** The most a claim's slots start ahead of it (a slow claim must not push slots far out). */
-const MAX_CLAIM_LEAD_MS = 2_000;
 
 function outcomeOf(message: ClaimedMessage, result: SendResult): Outcome | "release" {
   const { targetId, claimToken } = message;
@@ -180,14 +174,8 @@ export async function runTick(
   };
 
   let emptyClaims = 0;
-  // Slots start when the claim is expected to have returned (the last claim's duration
-  // ahead), not when it starts: a claim's first messages are then not already late.
-  let claimMs = 0;
   while (deadline - clock.now() >= MIN_CLAIM_MS && report.accountStopped === null) {
-    const claimStart = clock.now();
-    const at = claimStart + claimMs;
-    const batch = await store.claim(options.batchSize, deadline - at, at);
-    claimMs = Math.min(clock.now() - claimStart, MAX_CLAIM_LEAD_MS);
+    const batch = await store.claim(options.batchSize, deadline - clock.now());
     if (batch.length === 0) {
       if (++emptyClaims > EMPTY_CLAIM_RETRIES) break;
       await clock.sleep(EMPTY_CLAIM_PAUSE_MS);
