@@ -7,7 +7,7 @@
  * Cases go to Postgres in batches (one jsonb_to_recordset query per batch). fast-check is
  * seeded: a failure prints the seed, and SEND_WINDOW_SEED=<seed> reproduces it.
  * The example-based cases are in supabase/tests/14_send_windows.test.sql and
- * 16_send_windows_fix.test.sql (an empty zone set is closed, found here).
+ * 16_send_windows_edges.test.sql (an empty zone set is closed, found here).
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -58,7 +58,7 @@ function arbitraries(data: Data) {
   );
   const zones = fc.oneof(
     { arbitrary: fc.uniqueArray(zone, { minLength: 1, maxLength: 3 }), weight: 30 },
-    { arbitrary: fc.constant<string[]>([]), weight: 1 }, // never open (20261126120500)
+    { arbitrary: fc.constant<string[]>([]), weight: 1 }, // never open
   );
   const state = fc.oneof(
     fc.constant(null),

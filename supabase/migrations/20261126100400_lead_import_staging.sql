@@ -94,7 +94,7 @@ set search_path = ''
 as $$
 begin
   raise exception 'lead_imports: an import''s id and org_id never change'
-    using errcode = '55000';
+    using errcode = 'PT409';
 end;
 $$;
 comment on function private.guard_import_key() is
@@ -121,7 +121,7 @@ begin
     or (old.status = 'executing' and new.status in ('completed', 'failed', 'staged'))
   ) then
     raise exception 'import % is %: it cannot become %', old.id, old.status, new.status
-      using errcode = '55000';
+      using errcode = 'PT409';
   end if;
   if new.status = 'executing' then
     select count(*) into staged from public.lead_import_rows r
@@ -129,7 +129,7 @@ begin
     if staged <> new.row_count then
       raise exception 'import %: only % of its % uploaded rows are still staged (staged rows do not survive a database restart): upload the file again',
         new.id, staged, new.row_count
-        using errcode = '55000';
+        using errcode = 'PT409';
     end if;
   end if;
   return new;

@@ -1,7 +1,7 @@
 -- =============================================================================
--- Sending windows, the fixes of 20261126120500_send_windows_fix.sql: no zone is closed
--- (never vacuously open), and next_send_window runs without JIT. The properties are in
--- tests/send-window-properties.test.ts. (2026-11-26 is a Thursday.)
+-- Sending windows at their edges, found by tests/send-window-properties.test.ts: no zone
+-- is closed (never vacuously open), and next_send_window runs without JIT. (2026-11-26 is
+-- a Thursday.)
 -- =============================================================================
 begin;
 set search_path to public, extensions;
