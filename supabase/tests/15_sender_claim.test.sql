@@ -15,7 +15,7 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(77);
+select plan(82);
 \ir _helpers.sql
 
 -- Acts as the system, as the tick does: role sms_system, no user claims.
@@ -128,6 +128,19 @@ declare
   got integer;
 begin
   insert into tests.claims select label, c.* from private.claim_targets(n, lease, at) c;
+  get diagnostics got = row_count;
+  return got;
+end;
+$$;
+
+create function tests.claim_until(label text, n integer, at timestamptz, horizon timestamptz)
+returns integer
+language plpgsql as $$
+declare
+  got integer;
+begin
+  insert into tests.claims
+  select label, c.* from private.claim_targets(n, '30 seconds', at, horizon) c;
   get diagnostics got = row_count;
   return got;
 end;
@@ -332,14 +345,32 @@ select tests.target('s:' || i, 'slots:c', 's:' || i) from generate_series(1, 4) 
 select is(tests.claim('slots', 10, '2026-11-24 18:00:00+00'), 4, 'four targets claimed');
 select is(array(select c.not_before - '2026-11-24 18:00:00+00' from tests.claims c
     where c.label = 'slots' order by c.not_before),
-  array['0 s', '0.5 s', '1 s', '1.5 s']::interval[],
-  'at 2 messages a second, their slots are 0.5 s apart');
+  array['0 s', '0.51 s', '1.02 s', '1.53 s']::interval[],
+  'at 2 messages a second, their slots are (1 s + the 20 ms tolerance) / 2 apart');
+select is(array(select c.send_by - c.not_before from tests.claims c where c.label = 'slots'),
+  array_fill('20 ms'::interval, array[4]), 'each send must start within 20 ms of its slot');
 select tests.target('s:' || i, 'slots:c', 's:' || i) from generate_series(5, 6) i;
 select is(tests.claim('slots next', 10, '2026-11-24 18:00:00.1+00'), 2,
   'a concurrent-tick claim gets the next two');
 select is(array(select c.not_before - '2026-11-24 18:00:00+00' from tests.claims c
     where c.label = 'slots next' order by c.not_before),
-  array['2 s', '2.5 s']::interval[], 'continuing after the slots already given');
+  array['2.04 s', '2.55 s']::interval[], 'continuing after the slots already given');
+select tests.lead('s:h' || i, 'slots', '+141555517' || lpad(i::text, 2, '0'))
+from generate_series(1, 3) i;
+select tests.target('s:h' || i, 'slots:c', 's:h' || i) from generate_series(1, 3) i;
+select is(tests.claim_until('slots horizon', 10, '2026-11-24 18:00:02.6+00',
+    '2026-11-24 18:00:04+00'), 2,
+  'a horizon bounds the slots: only those before it are given');
+select is(array(select c.not_before - '2026-11-24 18:00:00+00' from tests.claims c
+    where c.label = 'slots horizon' order by c.not_before),
+  array['3.06 s', '3.57 s']::interval[], 'the two slots before the horizon');
+select is((select count(*)::integer from public.campaign_targets t
+    where t.campaign_id = tests.id('slots:c') and t.status = 'pending'), 1,
+  'the third stays pending for a later claim');
+select throws_ok($$ select private.claim_targets(1, '30 seconds', '2026-11-24 18:00:00+00',
+    '2026-11-24 18:00:00+00') $$, '22023', null, 'a horizon not after the claim is refused');
+update public.campaign_targets set status = 'canceled'
+where campaign_id = tests.id('slots:c') and status = 'pending';
 update public.phone_numbers set messages_per_second = 0.1 where id = tests.id('slots:415');
 select tests.lead('s:' || i, 'slots', '+141555507' || lpad(i::text, 2, '0'))
 from generate_series(7, 12) i;
@@ -374,7 +405,8 @@ select is(tests.claim('minute', 10, '2026-11-24 18:00:00+00'), 4,
   'two slots per number within the 30 s lease');
 select is(array(select distinct c.not_before - '2026-11-24 18:00:00+00' from tests.claims c
     where c.label = 'minute' order by 1),
-  array['0 s', '20 s']::interval[], 'each number''s slots are 20 s apart, not 0.1 s');
+  array['0 s', '20.006667 s']::interval[],
+  'each number''s slots are (60 s + 20 ms) / 3 apart, not 0.1 s');
 select tests.done('minute');
 
 -- =============================================================================

@@ -1,0 +1,426 @@
+-- =============================================================================
+-- Pacing that holds across batches and ticks: the claim gives each message a send slot
+-- and a latest start (send_by = slot + the tolerance); the tick starts a send within
+-- [not_before, send_by] or hands it back. Slots are spaced (1 s + tolerance) / rate, so
+-- however the sends of one number are spread over batches and concurrent ticks, no
+-- window of one second holds more than the number's rate. The claim also takes a horizon:
+-- slots only up to it (a tick claims a little ahead of its sends, not its whole budget),
+-- so a crash strands few claims and an operator's reply finds a slot soon.
+-- =============================================================================
+
+create function private.send_slot_tolerance() returns interval
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select interval '20 milliseconds';
+$$;
+comment on function private.send_slot_tolerance() is
+  'How late after its slot a send may still start; later, it is handed back. Slots are
+   spaced (1 s + this) / rate so that any second holds at most the rate.';
+revoke all on function private.send_slot_tolerance() from public;
+grant execute on function private.send_slot_tolerance() to sms_system;
+
+drop function private.claim_targets(integer, interval, timestamptz);
+
+create function private.claim_targets(
+  max_targets integer,
+  lease interval default '30 seconds',
+  at timestamptz default now(),
+  horizon timestamptz default null
+) returns table (
+  target_id bigint,
+  claim_token uuid,
+  org_id uuid,
+  campaign_id uuid,
+  lead_id uuid,
+  to_phone text,
+  from_phone text,
+  phone_number_id uuid,
+  twilio_number_sid text,
+  messaging_service_sid text,
+  body text,
+  encoding public.message_encoding,
+  segments smallint,
+  not_before timestamptz,
+  template_variant_id uuid,
+  send_by timestamptz
+)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  orgs uuid[] := '{}'::uuid[];
+  org uuid;
+  running uuid[];
+  scan integer;
+  slots_until timestamptz;
+  tolerance constant interval := private.send_slot_tolerance();
+begin
+  if max_targets is null or max_targets not between 1 and 10000 then
+    raise exception 'max_targets: between 1 and 10000 (got %)', max_targets
+      using errcode = '22023';
+  end if;
+  if lease is null or lease < interval '1 second' or lease > interval '15 minutes' then
+    raise exception 'lease: between 1 second and 15 minutes (got %)', lease
+      using errcode = '22023';
+  end if;
+  if at is null then
+    raise exception 'at: the instant of the claim is required' using errcode = '22023';
+  end if;
+  if claim_targets.horizon <= claim_targets.at then
+    raise exception 'horizon: after the instant of the claim (got % for %)',
+      claim_targets.horizon, claim_targets.at
+      using errcode = '22023';
+  end if;
+  -- A few more than asked for: some are held by a window or a cap.
+  scan := max_targets + greatest(max_targets / 4, 10);
+  slots_until := least(at + lease, coalesce(claim_targets.horizon, at + lease));
+
+  -- 1. The organizations this call claims for: one claimer at a time each (a busy one is
+  -- skipped), with the suppression lock shared, so the claim below, a new statement with a
+  -- new snapshot, sees every STOP committed before it (a STOP in progress waits for us).
+  -- At most 32 organizations a call (two advisory locks each), in random order so that none
+  -- waits behind the others.
+  for org in
+    select r.org_id
+    from (select distinct c.org_id from public.campaigns c where c.status = 'running') r
+    order by random()
+    limit 32
+  loop
+    if pg_catalog.pg_try_advisory_xact_lock(private.sender_lock_key(org)) then
+      perform pg_catalog.pg_advisory_xact_lock_shared(private.suppression_lock_key(org));
+      orgs := orgs || org;
+    end if;
+  end loop;
+  if cardinality(orgs) = 0 then
+    return;
+  end if;
+
+  -- 2. Their running campaigns, held running until this claim commits (a pause or cancel
+  -- committed before is seen; one that starts now waits for it).
+  running := array(
+    select c.id from public.campaigns c
+    where c.org_id = any (orgs) and c.status = 'running'
+    order by c.id
+    for share
+  );
+  if cardinality(running) = 0 then
+    return;
+  end if;
+
+  -- 3. The claim.
+  return query
+  with
+  -- Due pending targets, the first `scan` of each campaign, interleaved across campaigns.
+  candidates as (
+    select q.id
+    from (
+      select p.id, row_number() over (partition by p.campaign_id order by p.not_before, p.id)
+        as rn
+      from public.campaigns c
+      cross join lateral (
+        select t.id, t.campaign_id, t.not_before
+        from public.campaign_targets t
+        where t.org_id = c.org_id and t.campaign_id = c.id and t.status = 'pending'
+          and t.not_before <= claim_targets.at
+        order by t.not_before, t.id
+        limit scan
+      ) p
+      where c.id = any (running)
+    ) q
+    order by q.rn, q.id
+    limit scan
+  ),
+  locked as materialized (
+    select t.id, t.org_id, t.campaign_id, t.lead_id, t.phone, t.template_variant_id,
+      t.not_before
+    from public.campaign_targets t
+    where t.id = any (array(select c.id from candidates c))
+      and t.status = 'pending' and t.not_before <= claim_targets.at
+    for no key update of t skip locked
+  ),
+  -- Everything the rules need about each target, read once.
+  facts as (
+    select k.id, k.org_id, k.campaign_id, k.lead_id, k.phone, k.template_variant_id,
+      k.not_before, l.phone as lead_phone, l.status as lead_status, l.state as lead_state,
+      l.phone_number_id as sticky_id, l.zip_time_zone,
+      -- What the area code's zones depend on (see private.time_zones_for_phone).
+      case when l.phone ~ '^[+]1[0-9]{10}$' then substr(l.phone, 1, 5) end as area_prefix,
+      l.suppressed or exists (
+        select 1 from public.suppressions s
+        where s.org_id = k.org_id and s.phone in (k.phone, l.phone) and s.lifted_at is null
+      ) as suppressed,
+      c.send_window_start, c.send_window_end, c.send_days,
+      o.campaign_message_interval as message_interval,
+      least(o.lead_daily_cap, case
+        when l.state is null then (select min(r.max_messages_24h) from private.state_send_rules r)
+        else (select r.max_messages_24h from private.state_send_rules r where r.state = l.state)
+      end) as lead_cap,
+      recent.n + inflight.n as sent_24h,
+      least(recent.oldest, inflight.oldest) + interval '24 hours' as cap_frees_at,
+      inflight.last_campaign_at,
+      -- Its foreign key nulls a deleted variant.
+      k.template_variant_id is not null as has_variant
+    from locked k
+    join public.leads l on l.org_id = k.org_id and l.id = k.lead_id
+    join public.campaigns c on c.id = k.campaign_id
+    join public.organizations o on o.id = k.org_id
+    cross join lateral (
+      select count(*) as n, min(m.created_at) as oldest
+      from public.messages m
+      where m.org_id = k.org_id and m.lead_id = k.lead_id and m.direction = 'outbound'
+        and m.created_at > claim_targets.at - interval '24 hours'
+    ) recent
+    cross join lateral (
+      -- Claims not yet recorded (and unknown outcomes) count as sent; the latest campaign
+      -- message of the lead, recorded or not.
+      select count(*) filter (where x.status in ('claimed', 'unknown')
+          and x.claimed_at > claim_targets.at - interval '24 hours') as n,
+        min(x.claimed_at) filter (where x.status in ('claimed', 'unknown')
+          and x.claimed_at > claim_targets.at - interval '24 hours') as oldest,
+        max(coalesce(x.sent_at, greatest(x.claimed_at, x.not_before)))
+          filter (where x.status in ('claimed', 'unknown', 'sent')) as last_campaign_at
+      from public.campaign_targets x
+      where x.org_id = k.org_id and x.lead_id = k.lead_id
+    ) inflight
+  ),
+  -- The send window, computed once per group of targets with the same ZIP zone, area code,
+  -- state and campaign (on the group's first row; window functions share it, no join): open
+  -- now and at the end of the lease (the latest slot); when not, when it opens next.
+  window_first as (
+    select f.*,
+      case when row_number() over (partition by f.zip_time_zone, f.area_prefix, f.lead_state,
+          f.campaign_id order by f.id) = 1
+        then private.lead_time_zones(f.zip_time_zone, f.lead_phone) end as zones
+    from facts f
+  ),
+  window_open as (
+    select f.*,
+      case when f.zones is not null then
+        private.send_window_open(f.zones, f.lead_state, f.send_window_start, f.send_window_end,
+          f.send_days, claim_targets.at)
+        and private.send_window_open(f.zones, f.lead_state, f.send_window_start,
+          f.send_window_end, f.send_days, slots_until)
+      end as open
+    from window_first f
+  ),
+  windowed as (
+    select f.*,
+      bool_and(f.open) over w as window_open,
+      max(case when not f.open then coalesce(
+          private.next_send_window(f.zones, f.lead_state, f.send_window_start,
+            f.send_window_end, f.send_days, slots_until),
+          claim_targets.at + interval '1 day') end) over w as window_opens_at
+    from window_open f
+    window w as (partition by f.zip_time_zone, f.area_prefix, f.lead_state, f.campaign_id)
+  ),
+  -- The recipient's rules, in order: those that never pass skip the target for good, the
+  -- others hold it pending (until when they stop holding it, when that is known).
+  judged as materialized (
+    select r.*,
+      case r.rule
+        when 1 then 'lead invalid: the number cannot receive texts'
+        when 2 then 'suppressed: the number opted out or is on a do-not-contact list'
+        when 3 then 'the lead''s number changed after it was targeted'
+        when 4 then 'the template variant no longer exists'
+        when 5 then 'held: outside the send window'
+        when 6 then 'held: the lead reached its 24-hour message cap'
+        when 7 then 'held: the lead had a campaign message within the organization''s interval'
+      end as reason,
+      case when r.rule <= 4 then 'skipped' when r.rule <= 7 then 'pending' else 'ok' end
+        as verdict,
+      case r.rule
+        when 5 then r.window_opens_at
+        when 6 then r.cap_frees_at
+        when 7 then r.last_campaign_at + r.message_interval
+      end as until
+    from (
+      select f.*,
+        case
+          when f.lead_status = 'invalid' then 1
+          when f.suppressed then 2
+          when f.lead_phone <> f.phone then 3
+          when not f.has_variant then 4
+          when not f.window_open then 5
+          when f.lead_cap is not null and f.sent_24h >= f.lead_cap then 6
+          when f.message_interval > interval '0'
+            and f.last_campaign_at > claim_targets.at - f.message_interval then 7
+          else 8
+        end as rule
+      from windowed f
+    ) r
+  ),
+  -- Each organization's sending numbers: their slot state, spacing and whether they are in
+  -- rotation (active, not poor; with an org cap below the number count, only the first).
+  numbers as materialized (
+    select n.*,
+      -- Spacing in whole microseconds, rounded up, so rounding never adds a message; each
+      -- period stretched by the tolerance a send may start late (see send_slot_tolerance),
+      -- so no window of a second (or a minute) ever holds more than the rate.
+      pg_catalog.make_interval(secs => ceil(greatest(
+        (1000000.0 + n.tolerance_us) / n.messages_per_second,
+        case when n.mpm is null then 0
+          else (60000000.0 + n.tolerance_us)
+            / greatest(1, floor(n.mpm::numeric / least(n.org_numbers, n.mpm)))
+        end)) / 1000000.0) as spacing
+    from (
+      select p.id, p.org_id, p.phone, p.twilio_sid, p.messaging_service_sid, p.daily_cap,
+        p.messages_per_second, o.max_messages_per_minute as mpm,
+        extract(epoch from tolerance) * 1000000.0 as tolerance_us,
+        case when p.phone like '+1%' then substr(p.phone, 3, 3) end as area_code,
+        case p.health when 'good' then 0 when 'unknown' then 1 else 2 end as health_rank,
+        count(*) over (partition by p.org_id) as org_numbers,
+        row_number() over (partition by p.org_id order by p.id) as org_rank,
+        greatest(s.next_slot_at, claim_targets.at) as base,
+        case when s.slot_day = (greatest(s.next_slot_at, claim_targets.at) at time zone 'UTC')::date
+          then s.slot_day_count else 0 end as day_used
+      from public.phone_numbers p
+      join public.organizations o on o.id = p.org_id
+      left join private.sending_number_slots s on s.phone_number_id = p.id
+      where p.org_id = any (orgs) and p.status = 'active' and p.health <> 'poor'
+    ) n
+    where n.mpm is null or n.org_rank <= n.mpm
+  ),
+  -- One target per lead per claim; the lead's sticky number, else the best one for it.
+  assigned as materialized (
+    select j.id, j.org_id, j.campaign_id, j.lead_id, j.phone, j.template_variant_id,
+      j.not_before, j.sticky_id, coalesce(sticky.id, pick.id) as number_id
+    from (
+      select j.*, row_number() over (partition by j.org_id, j.lead_id order by j.not_before, j.id)
+        as lead_rank
+      from judged j
+      where j.verdict = 'ok'
+    ) j
+    left join numbers sticky on sticky.id = j.sticky_id
+    left join lateral (
+      select n.id from numbers n
+      where n.org_id = j.org_id and sticky.id is null
+        and (n.daily_cap is null or n.day_used < n.daily_cap)
+      order by n.area_code is not distinct from
+          case when j.phone like '+1%' then substr(j.phone, 3, 3) end desc,
+        n.health_rank, pg_catalog.hashtextextended(n.id::text || j.lead_id::text, 0)
+      limit 1
+    ) pick on true
+    where j.lead_rank = 1
+  ),
+  -- Send slots: the k-th target of a number gets base + k * spacing, within the lease
+  -- horizon, the number's UTC day and its daily cap.
+  slotted as (
+    select a.*, n.base + (a.k * n.spacing) as slot, n.spacing, n.base, n.day_used
+    from (
+      select a.*, row_number() over (partition by a.number_id order by a.not_before, a.id) - 1
+        as k
+      from assigned a
+      where a.number_id is not null
+    ) a
+    join numbers n on n.id = a.number_id
+    where n.base + (a.k * n.spacing) < slots_until
+      and n.base + (a.k * n.spacing)
+        < date_trunc('day', n.base at time zone 'UTC') at time zone 'UTC' + interval '1 day'
+      and (n.daily_cap is null or n.day_used + a.k < n.daily_cap)
+  ),
+  chosen as materialized (
+    select s.* from slotted s order by s.slot, s.id limit max_targets
+  ),
+  -- The text, for the chosen only: the first message to the lead carries the opt-out text.
+  rendered as materialized (
+    select c.id, c.org_id, c.lead_id, c.slot, c.number_id, m.body, m.segments, o.max_segments,
+      case m.encoding when 'GSM-7' then 'gsm7' else 'ucs2' end::public.message_encoding
+        as encoding
+    from chosen c
+    join public.leads l on l.org_id = c.org_id and l.id = c.lead_id
+    join public.template_variants v on v.org_id = c.org_id and v.id = c.template_variant_id
+    join public.organizations o on o.id = c.org_id
+    cross join lateral private.message_text(v.body, to_jsonb(l), c.id, o, not exists (
+      select 1 from public.messages pm
+      where pm.org_id = c.org_id and pm.lead_id = c.lead_id and pm.direction = 'outbound'
+    ) and not exists (
+      select 1 from public.campaign_targets pt
+      where pt.org_id = c.org_id and pt.lead_id = c.lead_id
+        and pt.status in ('claimed', 'unknown', 'sent')
+    )) m
+  ),
+  -- What becomes of each target that changes: claimed, skipped, or pending until later.
+  -- (Targets held only by throughput or by another target of their lead stay as they are.)
+  outcome as materialized (
+    select r.id, r.org_id, r.lead_id,
+      case when r.segments between 1 and r.max_segments then 'claimed' else 'skipped' end
+        as status,
+      case
+        when r.segments = 0 then 'the message renders empty'
+        when r.segments > r.max_segments then format(
+          'the message is %s segments, over the organization''s maximum of %s',
+          r.segments, r.max_segments)
+      end as reason,
+      r.slot as not_before, r.number_id, r.body, r.encoding, r.segments
+    from rendered r
+    union all
+    select j.id, j.org_id, j.lead_id, j.verdict, j.reason,
+      case when j.verdict = 'pending' then greatest(j.until, claim_targets.at) else j.not_before end,
+      null, null, null, null
+    from judged j
+    where j.verdict <> 'ok'
+      and (j.verdict = 'skipped' or greatest(j.until, claim_targets.at) is distinct from j.not_before)
+    union all
+    select a.id, a.org_id, a.lead_id, 'pending', 'held: no sending number available',
+      claim_targets.at + interval '1 minute', null, null, null, null
+    from assigned a
+    where a.number_id is null
+  ),
+  updated as (
+    update public.campaign_targets t
+    set status = o.status,
+        status_reason = o.reason,
+        not_before = o.not_before,
+        claim_token = case when o.status = 'claimed' then gen_random_uuid() else t.claim_token end,
+        claimed_at = case when o.status = 'claimed' then claim_targets.at else t.claimed_at end,
+        lease_expires_at = case when o.status = 'claimed' then o.not_before + lease
+          else t.lease_expires_at end,
+        attempts = t.attempts + case when o.status = 'claimed' then 1 else 0 end,
+        phone_number_id = case when o.status = 'claimed' then o.number_id
+          else t.phone_number_id end,
+        body = case when o.status = 'claimed' then o.body else t.body end,
+        encoding = case when o.status = 'claimed' then o.encoding else t.encoding end,
+        segments = case when o.status = 'claimed' then o.segments::smallint else t.segments end
+    from outcome o
+    where t.id = o.id
+    returning t.id, t.claim_token, t.org_id, t.campaign_id, t.lead_id, t.phone,
+      t.phone_number_id, t.body, t.encoding, t.segments, t.not_before, t.template_variant_id,
+      t.status
+  ),
+  -- The numbers' next free slots (a slot given to a target refused above stays used).
+  slots as (
+    insert into private.sending_number_slots as s
+      (phone_number_id, next_slot_at, slot_day, slot_day_count)
+    select c.number_id, max(c.slot) + c.spacing, (c.base at time zone 'UTC')::date,
+      c.day_used + count(*)
+    from chosen c
+    group by c.number_id, c.spacing, c.base, c.day_used
+    on conflict (phone_number_id) do update
+    set next_slot_at = excluded.next_slot_at,
+        slot_day = excluded.slot_day,
+        slot_day_count = excluded.slot_day_count
+  )
+  select u.id, u.claim_token, u.org_id, u.campaign_id, u.lead_id, u.phone, n.phone,
+    u.phone_number_id, n.twilio_sid, n.messaging_service_sid, u.body, u.encoding, u.segments,
+    u.not_before, u.template_variant_id, u.not_before + tolerance
+  from updated u
+  join numbers n on n.id = u.phone_number_id
+  where u.status = 'claimed'
+  order by u.not_before, u.id;
+end;
+$$;
+comment on function private.claim_targets(integer, interval, timestamptz, timestamptz) is
+  'For the tick (as sms_system): claims up to max_targets due targets of running campaigns,
+   every recipient rule checked at the claim, each with its rendered text, number and send
+   slot (not_before, slots before horizon) under a lease; a send must start by send_by or
+   be handed back; skips targets that can never be sent.';
+
+revoke all on function private.claim_targets(integer, interval, timestamptz, timestamptz)
+  from public;
+grant execute on function private.claim_targets(integer, interval, timestamptz, timestamptz)
+  to sms_system;
