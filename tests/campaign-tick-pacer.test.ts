@@ -3,7 +3,11 @@
  * instants are exact and a test of seconds of pacing runs in milliseconds.
  */
 import assert from "node:assert/strict";
-import { type PacedSend, runPaced } from "../supabase/functions/campaign-tick/pacer.ts";
+import {
+  createPacer,
+  type PacedSend,
+  runPaced,
+} from "../supabase/functions/campaign-tick/pacer.ts";
 import { FakeClock } from "./support/fake-clock.ts";
 
 interface Item {
@@ -234,4 +238,57 @@ Deno.test("the system clock paces real time too", async () => {
   }, { concurrency: 2, deadline: start + 5000 });
   assert.equal(report.done.length, 3);
   for (const [i, offset] of [0, 40, 80].entries()) assert.ok(starts[i] >= offset, `${starts}`);
+});
+
+Deno.test("a send that cannot start by its sendBy is dropped as late; its lane goes on", async () => {
+  const clock = new FakeClock(0);
+  const r = recorder(clock);
+  const skipped: string[] = [];
+  const sends = [
+    paced("A", 0, "first", 100),
+    { ...paced("A", 10, "late"), sendBy: 30 },
+    { ...paced("A", 200, "next"), sendBy: 220 },
+  ];
+  const report = await clock.run(runPaced(sends, r.send, {
+    concurrency: 4,
+    perKeyConcurrency: 1,
+    deadline: 10_000,
+    clock,
+    onNotStarted: (s) => skipped.push(`${(s.send.item as Item).id} ${s.reason}`),
+  }));
+  assert.deepEqual(Object.fromEntries(r.starts), { first: 0, next: 200 });
+  assert.deepEqual(report.notStarted.map((n) => [n.send.item.id, n.reason]), [["late", "late"]]);
+  assert.deepEqual(skipped, ["late late"], "told at once");
+});
+
+Deno.test("sends added later keep their number's spacing from the sends before", async () => {
+  const clock = new FakeClock(0);
+  const r = recorder(clock);
+  const pacer = createPacer(r.send, { concurrency: 1, deadline: 10_000, clock });
+  // B's slow request holds the only slot, so A's first send starts 200 ms behind.
+  pacer.add([paced("B", 0, "b", 300), paced("A", 100, "a1", 10)]);
+  const closing = (async () => {
+    await clock.sleep(150);
+    // The next batch: A's next slot, 100 ms after its last one.
+    pacer.add([paced("A", 200, "a2", 10)]);
+    return await pacer.close();
+  })();
+  const report = await clock.run(closing);
+  assert.deepEqual(Object.fromEntries(r.starts), { b: 0, a1: 300, a2: 400 });
+  assert.equal(report.done.length, 3);
+  assert.throws(() => pacer.add([paced("A", 500, "a3")]), /closed/);
+});
+
+Deno.test("a send with a latest start goes at its slot: one delay is not carried over", async () => {
+  const clock = new FakeClock(0);
+  const r = recorder(clock);
+  // Three slots 100 ms apart on A; B's slow request holds the only slot until 115, so a1
+  // starts 15 ms late, within its 20 ms; a2 still starts at its own slot.
+  const sends = [
+    paced("B", 0, "b", 115),
+    { ...paced("A", 100, "a1", 10), sendBy: 120 },
+    { ...paced("A", 200, "a2", 10), sendBy: 220 },
+  ];
+  await clock.run(runPaced(sends, r.send, { concurrency: 1, deadline: 10_000, clock }));
+  assert.deepEqual(Object.fromEntries(r.starts), { b: 0, a1: 115, a2: 200 });
 });

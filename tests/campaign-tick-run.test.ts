@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import {
   type Claim,
   type ClaimedMessage,
+  claimKey,
   type Outcome,
-  runTick,
-  type TickStore,
-} from "../supabase/functions/campaign-tick/tick.ts";
+} from "../supabase/functions/campaign-tick/claims.ts";
+import { runTick, type TickStore } from "../supabase/functions/campaign-tick/tick.ts";
 import type {
   SendResult,
   SmsRequest,
@@ -18,9 +18,18 @@ import type {
 } from "../supabase/functions/campaign-tick/twilio-client.ts";
 import { FakeClock } from "./support/fake-clock.ts";
 
-function message(id: number, number: string, notBefore: number, campaign = "c1"): ClaimedMessage {
+/** The claim's tolerance: a send starts within 20 ms of its slot or goes back. */
+const TOLERANCE_MS = 20;
+
+function message(
+  id: number,
+  number: string,
+  notBefore: number,
+  campaign: string | null = "c1",
+): ClaimedMessage {
   return {
-    targetId: String(id),
+    source: campaign === null ? "reply" : "target",
+    id: String(id),
     claimToken: `token-${id}`,
     campaignId: campaign,
     phoneNumberId: number,
@@ -29,6 +38,7 @@ function message(id: number, number: string, notBefore: number, campaign = "c1")
     messagingServiceSid: null,
     body: `hello ${id}`,
     notBefore,
+    sendBy: notBefore + TOLERANCE_MS,
   };
 }
 
@@ -38,14 +48,17 @@ class FakeStore implements TickStore {
   released: Claim[] = [];
   paused: string[] = [];
   finished: string[] = [];
-  claims: { max: number; leaseMs: number }[] = [];
+  claims: { max: number; leaseMs: number; horizonMs: number; at: number }[] = [];
   calls: string[] = [];
   /** Target ids a STOP (or pause, or cancel) reached after their claim. */
   withheld = new Set<string>();
   checks: string[][] = [];
   checkFails = false;
 
-  constructor(batches: ClaimedMessage[][]) {
+  clock: FakeClock;
+
+  constructor(clock: FakeClock, batches: ClaimedMessage[][]) {
+    this.clock = clock;
     this.batches = batches;
   }
   startDueCampaigns() {
@@ -53,19 +66,24 @@ class FakeStore implements TickStore {
     return Promise.resolve();
   }
   sendable(claims: Claim[]) {
-    this.checks.push(claims.map((c) => c.targetId));
+    this.checks.push(claims.map((c) => c.id));
     if (this.checkFails) return Promise.reject(new Error("database unreachable"));
     return Promise.resolve(
-      new Set(claims.map((c) => c.targetId).filter((id) => !this.withheld.has(id))),
+      new Set(claims.filter((c) => !this.withheld.has(c.id)).map((c) => claimKey(c))),
     );
   }
   expireLeases() {
     this.calls.push("expire");
     return Promise.resolve(2);
   }
-  claim(max: number, leaseMs: number) {
-    this.claims.push({ max, leaseMs });
+  claim(max: number, leaseMs: number, horizonMs: number) {
+    this.claims.push({ max, leaseMs, horizonMs, at: this.clock.now() });
     return Promise.resolve(this.batches.shift() ?? []);
+  }
+  /** What hasDueWork answers, in turn (then false). */
+  due: boolean[] = [];
+  hasDueWork() {
+    return Promise.resolve(this.due.shift() ?? false);
   }
   record(outcomes: Outcome[]) {
     this.recorded.push(...outcomes);
@@ -125,7 +143,7 @@ const OPTIONS = { budgetMs: 10_000, batchSize: 10, concurrency: 4, statusCallbac
 
 Deno.test("runTick: sends every claimed message on its slot and records each", async () => {
   const clock = new FakeClock(1_000_000);
-  const store = new FakeStore([
+  const store = new FakeStore(clock, [
     [message(1, "n1", 1_000_000), message(2, "n1", 1_001_000), message(3, "n2", 1_000_000)],
     [message(4, "n2", 1_002_000, "c2")],
   ]);
@@ -136,27 +154,85 @@ Deno.test("runTick: sends every claimed message on its slot and records each", a
   assert.equal(report.expired, 2);
   assert.equal(report.claimed, 4);
   assert.equal(report.sent, 4);
-  assert.deepEqual(store.recorded.map((o) => [o.kind, o.targetId]).sort(), [
+  assert.deepEqual(store.recorded.map((o) => [o.kind, o.id]).sort(), [
     ["sent", "1"],
     ["sent", "2"],
     ["sent", "3"],
     ["sent", "4"],
   ]);
   const startOf = (id: string) => twilio.sent.find((s) => s.request.body === `hello ${id}`)!.at;
-  // At its slot plus the pre-send check's 20 ms window: never before the slot.
-  assert.equal(startOf("2"), 1_001_020);
-  assert.equal(startOf("4"), 1_002_020);
+  // Exactly at its slot: the pre-send check ran ahead of it.
+  assert.equal(startOf("1"), 1_000_000);
+  assert.equal(startOf("2"), 1_001_000);
+  assert.equal(startOf("4"), 1_002_000);
   assert.equal(twilio.sent[0].request.statusCallback, "http://cb");
   assert.deepEqual(store.finished.sort(), ["c1", "c2"]);
-  // Claims until nothing is left: two batches, then an empty claim tried three times (an
-  // empty claim may only mean another tick holds the organization).
-  assert.equal(store.claims.length, 5);
   assert.equal(store.claims[0].leaseMs, OPTIONS.budgetMs, "the lease is the time left");
+  assert.equal(store.claims[0].horizonMs, 2_000, "slots are claimed 2 s ahead at most");
+  // Claims until nothing is left: once the last send finished (1_002_050), an empty claim
+  // is tried three times 250 ms apart (one may only mean another tick holds the
+  // organization), then the tick ends.
+  const after = store.claims.filter((c) => c.at >= 1_002_050);
+  assert.equal(after.length, 3);
+  assert.ok(clock.now() <= 1_002_050 + 3 * 250, `ended at ${clock.now()}`);
+});
+
+Deno.test("runTick: claims ahead while sending, so slots are met across batches", async () => {
+  const clock = new FakeClock(0);
+  // Two a claim, each claim's slots right after the previous one's, on one number.
+  const store = new FakeStore(clock, [
+    [message(1, "n1", 0), message(2, "n1", 500)],
+    [message(3, "n1", 1_000), message(4, "n1", 1_500)],
+    [message(5, "n1", 2_000), message(6, "n1", 2_500)],
+  ]);
+  const twilio = fakeTwilio(clock);
+  const report = await clock.run(
+    runTick(store, twilio, { ...OPTIONS, batchSize: 2, clock }),
+  );
+  assert.equal(report.sent, 6);
+  assert.equal(report.late, 0);
+  assert.deepEqual(twilio.sent.map((s) => s.at), [0, 500, 1_000, 1_500, 2_000, 2_500]);
+  // The next claim comes while less than half the lookahead (1 s) of slots is left.
+  assert.deepEqual(store.claims.slice(0, 3).map((c) => c.at), [0, 0, 500]);
+});
+
+Deno.test("runTick: a send that cannot start within its slot's tolerance goes back", async () => {
+  const clock = new FakeClock(0);
+  // One request at a time; the first takes 50 ms, so the second (slot 10 ms, latest start
+  // 30 ms) cannot start in time; the third (slot 100 ms) can.
+  const store = new FakeStore(clock, [[
+    message(1, "n1", 0),
+    message(2, "n2", 10),
+    message(3, "n3", 100),
+  ]]);
+  const twilio = fakeTwilio(clock);
+  const report = await clock.run(
+    runTick(store, twilio, { ...OPTIONS, concurrency: 1, clock }),
+  );
+  assert.deepEqual(twilio.sent.map((s) => [s.request.body, s.at]), [
+    ["hello 1", 0],
+    ["hello 3", 100],
+  ]);
+  assert.equal(report.late, 1);
+  assert.deepEqual(store.released.map((c) => c.id), ["2"]);
+});
+
+Deno.test("runTick: replies are sent and recorded as replies, with no campaign", async () => {
+  const clock = new FakeClock(0);
+  const store = new FakeStore(clock, [[message(7, "n1", 0, null), message(8, "n1", 1_000)]]);
+  const twilio = fakeTwilio(clock, { "8": failure("retry", 20429) });
+  const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
+  assert.equal(report.replies, 1);
+  assert.deepEqual(
+    store.recorded.map((o) => [o.source, o.id, o.kind]),
+    [["reply", "7", "sent"], ["target", "8", "failed"]],
+  );
+  assert.deepEqual(store.finished, ["c1"], "only campaigns are finished");
 });
 
 Deno.test("runTick: each failure class is recorded as it is; unknown outcomes too", async () => {
   const clock = new FakeClock(0);
-  const store = new FakeStore([[1, 2, 3, 4, 5, 6].map((id) => message(id, "n1", id * 100))]);
+  const store = new FakeStore(clock, [[1, 2, 3, 4, 5, 6].map((id) => message(id, "n1", id * 100))]);
   const twilio = fakeTwilio(clock, {
     "1": failure("suppress", 21610),
     "2": failure("invalid_recipient", 21211),
@@ -166,7 +242,7 @@ Deno.test("runTick: each failure class is recorded as it is; unknown outcomes to
     "6": "throw",
   });
   const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
-  const byId = Object.fromEntries(store.recorded.map((o) => [o.targetId, o]));
+  const byId = Object.fromEntries(store.recorded.map((o) => [o.id, o]));
   assert.deepEqual(
     [1, 2, 3, 4].map((id) => {
       const o = byId[String(id)];
@@ -184,7 +260,7 @@ Deno.test("runTick: each failure class is recorded as it is; unknown outcomes to
 
 Deno.test("runTick: a number Twilio refuses is paused and its claims handed back", async () => {
   const clock = new FakeClock(0);
-  const store = new FakeStore([[
+  const store = new FakeStore(clock, [[
     message(1, "n1", 0),
     message(2, "n1", 1_000),
     message(3, "n1", 2_000),
@@ -195,35 +271,35 @@ Deno.test("runTick: a number Twilio refuses is paused and its claims handed back
   const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
   assert.deepEqual(store.paused, ["n1"]);
   assert.deepEqual(report.pausedNumbers, ["n1"]);
-  assert.deepEqual(store.released.map((c) => c.targetId).sort(), ["1", "2", "3"]);
+  assert.deepEqual(store.released.map((c) => c.id).sort(), ["1", "2", "3"]);
   assert.equal(report.sent, 2, "the other number goes on");
-  assert.equal(store.recorded.some((o) => o.targetId === "1"), false, "nothing burned");
+  assert.equal(store.recorded.some((o) => o.id === "1"), false, "nothing burned");
 });
 
 Deno.test("runTick: refused credentials stop the whole tick; every claim goes back", async () => {
   const clock = new FakeClock(0);
-  const store = new FakeStore([
+  const store = new FakeStore(clock, [
     [message(1, "n1", 0), message(2, "n2", 500), message(3, "n1", 1_000)],
     [message(9, "n1", 0)],
   ]);
   const twilio = fakeTwilio(clock, { "1": failure("fatal_config", 20003, "account") });
   const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
   assert.equal(report.accountStopped, "error 20003");
-  assert.deepEqual(store.released.map((c) => c.targetId).sort(), ["1", "2", "3"]);
+  assert.deepEqual(store.released.map((c) => c.id).sort(), ["1", "2", "3"]);
   assert.equal(store.claims.length, 1, "no further claim");
   assert.equal(twilio.sent.length, 1);
 });
 
 Deno.test("runTick: the budget ends the tick; what could not start goes back", async () => {
   const clock = new FakeClock(0);
-  const store = new FakeStore([
+  const store = new FakeStore(clock, [
     [message(1, "n1", 0), message(2, "n1", 4_000), message(3, "n1", 20_000)],
     [message(4, "n1", 30_000)],
   ]);
   const twilio = fakeTwilio(clock);
   const report = await clock.run(runTick(store, twilio, { ...OPTIONS, budgetMs: 5_000, clock }));
   assert.equal(report.sent, 2);
-  assert.deepEqual(store.released.map((c) => c.targetId), ["3"]);
+  assert.deepEqual(store.released.map((c) => c.id), ["3"]);
   // Less than a second was left after the first batch: too little to claim again.
   assert.equal(store.claims.length, 1);
   assert.ok(clock.now() < 6_000, `ended at ${clock.now()}`);
@@ -232,7 +308,7 @@ Deno.test("runTick: the budget ends the tick; what could not start goes back", a
 Deno.test("runTick: a batch whose slots all lie past the deadline is not claimed again", async () => {
   const clock = new FakeClock(0);
   const late = [message(1, "n1", 60_000), message(2, "n2", 61_000)];
-  const store = new FakeStore([late, late, late]);
+  const store = new FakeStore(clock, [late, late, late]);
   const report = await clock.run(runTick(store, fakeTwilio(clock), { ...OPTIONS, clock }));
   assert.equal(store.claims.length, 1);
   assert.equal(report.released, 2);
@@ -241,7 +317,7 @@ Deno.test("runTick: a batch whose slots all lie past the deadline is not claimed
 
 Deno.test("runTick: a claim a STOP reached since is not sent; checks are batched", async () => {
   const clock = new FakeClock(0);
-  const store = new FakeStore([[
+  const store = new FakeStore(clock, [[
     message(1, "n1", 0),
     message(2, "n2", 0),
     message(3, "n3", 0),
@@ -252,18 +328,29 @@ Deno.test("runTick: a claim a STOP reached since is not sent; checks are batched
   const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
   assert.deepEqual(twilio.sent.map((s) => s.request.body).sort(), ["hello 1", "hello 3"]);
   assert.equal(report.withheld, 2);
-  assert.deepEqual(store.released.map((c) => c.targetId).sort(), ["2", "4"]);
-  assert.deepEqual(store.recorded.map((o) => o.targetId).sort(), ["1", "3"]);
+  assert.deepEqual(store.released.map((c) => c.id).sort(), ["2", "4"]);
+  assert.deepEqual(store.recorded.map((o) => o.id).sort(), ["1", "3"]);
   assert.deepEqual(store.checks.map((ids) => ids.sort()), [["1", "2", "3"], ["4"]]);
 });
 
 Deno.test("runTick: when the check fails, nothing is sent and the claims go back", async () => {
   const clock = new FakeClock(0);
-  const store = new FakeStore([[message(1, "n1", 0), message(2, "n2", 0)]]);
+  const store = new FakeStore(clock, [[message(1, "n1", 0), message(2, "n2", 0)]]);
   store.checkFails = true;
   const twilio = fakeTwilio(clock);
   const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
   assert.equal(twilio.sent.length, 0);
   assert.equal(report.withheld, 2);
-  assert.deepEqual(store.released.map((c) => c.targetId).sort(), ["1", "2"]);
+  assert.deepEqual(store.released.map((c) => c.id).sort(), ["1", "2"]);
+});
+
+Deno.test("runTick: while work is due but another tick holds the slots, it keeps claiming", async () => {
+  const clock = new FakeClock(0);
+  // Nothing claimable at first (another tick has the numbers' next slots), then a batch.
+  const store = new FakeStore(clock, [[], [], [], [], [message(1, "n1", 1_500)]]);
+  store.due = [true, true];
+  const twilio = fakeTwilio(clock);
+  const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
+  assert.equal(report.sent, 1);
+  assert.deepEqual(twilio.sent.map((s) => s.at), [1_500]);
 });

@@ -22,6 +22,70 @@ comment on function private.send_slot_tolerance() is
 revoke all on function private.send_slot_tolerance() from public;
 grant execute on function private.send_slot_tolerance() to sms_system;
 
+create function private.slot_spacing(
+  messages_per_second numeric,
+  org_max_per_minute integer,
+  org_numbers bigint
+) returns interval
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- Whole microseconds, rounded up, so rounding never adds a message; each period
+  -- stretched by the tolerance a send may start late, so no second (or minute) ever holds
+  -- more than the rate. The organization's per-minute cap is shared by its numbers.
+  select pg_catalog.make_interval(secs => ceil(greatest(
+    (1000000.0 + tolerance_us) / messages_per_second,
+    case when org_max_per_minute is null then 0
+      else (60000000.0 + tolerance_us) / greatest(1,
+        floor(org_max_per_minute::numeric / least(org_numbers, org_max_per_minute)))
+    end)) / 1000000.0)
+  from (select extract(epoch from private.send_slot_tolerance()) * 1000000.0 as tolerance_us) t;
+$$;
+comment on function private.slot_spacing(numeric, integer, bigint) is
+  'The gap between two send slots of a number: (1 s + tolerance) / its rate, wider when the
+   organization''s per-minute cap shared by its numbers is tighter.';
+
+revoke all on function private.slot_spacing(numeric, integer, bigint) from public;
+
+-- The arguments of a claim checked (22023 naming the one at fault), and the end of its
+-- slots: the lease's end, or the horizon when sooner.
+create function private.claim_slots_until(
+  max_name text,
+  max_count integer,
+  lease interval,
+  at timestamptz,
+  horizon timestamptz
+) returns timestamptz
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if max_count is null or max_count not between 1 and 10000 then
+    raise exception '%: between 1 and 10000 (got %)', max_name, max_count
+      using errcode = '22023';
+  end if;
+  if lease is null or lease < interval '1 second' or lease > interval '15 minutes' then
+    raise exception 'lease: between 1 second and 15 minutes (got %)', lease
+      using errcode = '22023';
+  end if;
+  if at is null then
+    raise exception 'at: the instant of the claim is required' using errcode = '22023';
+  end if;
+  if horizon <= at then
+    raise exception 'horizon: after the instant of the claim (got % for %)', horizon, at
+      using errcode = '22023';
+  end if;
+  return least(at + lease, coalesce(horizon, at + lease));
+end;
+$$;
+comment on function private.claim_slots_until(text, integer, interval, timestamptz, timestamptz) is
+  'Checks a claim''s arguments (22023 naming the one at fault) and returns when its slots end.';
+revoke all on function private.claim_slots_until(text, integer, interval, timestamptz, timestamptz)
+  from public;
+
 drop function private.claim_targets(integer, interval, timestamptz);
 
 create function private.claim_targets(
@@ -60,25 +124,10 @@ declare
   slots_until timestamptz;
   tolerance constant interval := private.send_slot_tolerance();
 begin
-  if max_targets is null or max_targets not between 1 and 10000 then
-    raise exception 'max_targets: between 1 and 10000 (got %)', max_targets
-      using errcode = '22023';
-  end if;
-  if lease is null or lease < interval '1 second' or lease > interval '15 minutes' then
-    raise exception 'lease: between 1 second and 15 minutes (got %)', lease
-      using errcode = '22023';
-  end if;
-  if at is null then
-    raise exception 'at: the instant of the claim is required' using errcode = '22023';
-  end if;
-  if claim_targets.horizon <= claim_targets.at then
-    raise exception 'horizon: after the instant of the claim (got % for %)',
-      claim_targets.horizon, claim_targets.at
-      using errcode = '22023';
-  end if;
+  slots_until := private.claim_slots_until('max_targets', max_targets, lease, at,
+    claim_targets.horizon);
   -- A few more than asked for: some are held by a window or a cap.
   scan := max_targets + greatest(max_targets / 4, 10);
-  slots_until := least(at + lease, coalesce(claim_targets.horizon, at + lease));
 
   -- 1. The organizations this call claims for: one claimer at a time each (a busy one is
   -- skipped), with the suppression lock shared, so the claim below, a new statement with a
@@ -148,11 +197,22 @@ begin
     select k.id, k.org_id, k.campaign_id, k.lead_id, k.phone, k.template_variant_id,
       k.not_before, l.phone as lead_phone, l.status as lead_status, l.state as lead_state,
       l.phone_number_id as sticky_id, l.zip_time_zone,
+      -- What the text needs of the lead (the fields private.render_template_parts reads),
+      -- and whether the message is the lead's first: no outbound message, no campaign
+      -- message claimed, unknown or sent (last_campaign_at is null exactly then).
+      jsonb_build_object('first_name', l.first_name, 'last_name', l.last_name,
+        'city', l.city, 'state', l.state, 'zip', l.zip, 'custom_fields', l.custom_fields)
+        as lead_fields,
+      not recent.any_outbound and inflight.last_campaign_at is null as first_message,
       -- What the area code's zones depend on (see private.time_zones_for_phone).
       case when l.phone ~ '^[+]1[0-9]{10}$' then substr(l.phone, 1, 5) end as area_prefix,
+      -- (Two equality probes of the active suppressions' index.)
       l.suppressed or exists (
         select 1 from public.suppressions s
-        where s.org_id = k.org_id and s.phone in (k.phone, l.phone) and s.lifted_at is null
+        where s.org_id = k.org_id and s.phone = k.phone and s.lifted_at is null
+      ) or exists (
+        select 1 from public.suppressions s
+        where s.org_id = k.org_id and s.phone = l.phone and s.lifted_at is null
       ) as suppressed,
       c.send_window_start, c.send_window_end, c.send_days,
       o.campaign_message_interval as message_interval,
@@ -170,10 +230,12 @@ begin
     join public.campaigns c on c.id = k.campaign_id
     join public.organizations o on o.id = k.org_id
     cross join lateral (
-      select count(*) as n, min(m.created_at) as oldest
+      select count(*) filter (where m.created_at > claim_targets.at - interval '24 hours') as n,
+        min(m.created_at) filter (where m.created_at > claim_targets.at - interval '24 hours')
+          as oldest,
+        count(*) > 0 as any_outbound
       from public.messages m
       where m.org_id = k.org_id and m.lead_id = k.lead_id and m.direction = 'outbound'
-        and m.created_at > claim_targets.at - interval '24 hours'
     ) recent
     cross join lateral (
       -- Claims not yet recorded (and unknown outcomes) count as sent; the latest campaign
@@ -258,19 +320,11 @@ begin
   -- rotation (active, not poor; with an org cap below the number count, only the first).
   numbers as materialized (
     select n.*,
-      -- Spacing in whole microseconds, rounded up, so rounding never adds a message; each
-      -- period stretched by the tolerance a send may start late (see send_slot_tolerance),
-      -- so no window of a second (or a minute) ever holds more than the rate.
-      pg_catalog.make_interval(secs => ceil(greatest(
-        (1000000.0 + n.tolerance_us) / n.messages_per_second,
-        case when n.mpm is null then 0
-          else (60000000.0 + n.tolerance_us)
-            / greatest(1, floor(n.mpm::numeric / least(n.org_numbers, n.mpm)))
-        end)) / 1000000.0) as spacing
+      private.slot_spacing(n.messages_per_second, n.mpm, n.org_numbers) as spacing
     from (
-      select p.id, p.org_id, p.phone, p.twilio_sid, p.messaging_service_sid, p.daily_cap,
+      select p.id, p.id::text as id_text, p.org_id, p.phone, p.twilio_sid,
+        p.messaging_service_sid, p.daily_cap,
         p.messages_per_second, o.max_messages_per_minute as mpm,
-        extract(epoch from tolerance) * 1000000.0 as tolerance_us,
         case when p.phone like '+1%' then substr(p.phone, 3, 3) end as area_code,
         case p.health when 'good' then 0 when 'unknown' then 1 else 2 end as health_rank,
         count(*) over (partition by p.org_id) as org_numbers,
@@ -285,24 +339,49 @@ begin
     ) n
     where n.mpm is null or n.org_rank <= n.mpm
   ),
-  -- One target per lead per claim; the lead's sticky number, else the best one for it.
+  -- The numbers a lead without a usable sticky number may get: those with room today.
+  open_numbers as materialized (
+    select n.id, n.id_text, n.org_id, n.area_code, n.health_rank
+    from numbers n
+    where n.daily_cap is null or n.day_used < n.daily_cap
+  ),
+  -- The best health of each organization's open numbers, per area code (no area code:
+  -- '-') and in all.
+  area_best as materialized (
+    select n.org_id, coalesce(n.area_code, '-') as area_key, min(n.health_rank) as health_rank
+    from open_numbers n
+    group by n.org_id, n.area_code
+  ),
+  org_best as materialized (
+    select n.org_id, min(n.health_rank) as health_rank
+    from open_numbers n
+    group by n.org_id
+  ),
+  -- One target per lead per claim; the lead's sticky number, else the best one for it: its
+  -- area code's best health when the organization has an open number with it, else the
+  -- organization's best health, and among those the lowest hash of number and lead (the
+  -- order by area code match, health and hash, with the hash only over the first tier).
   assigned as materialized (
     select j.id, j.org_id, j.campaign_id, j.lead_id, j.phone, j.template_variant_id,
-      j.not_before, j.sticky_id, coalesce(sticky.id, pick.id) as number_id
+      j.not_before, j.sticky_id, j.lead_fields, j.first_message,
+      coalesce(sticky.id, pick.id) as number_id
     from (
       select j.*, row_number() over (partition by j.org_id, j.lead_id order by j.not_before, j.id)
-        as lead_rank
+        as lead_rank,
+        case when j.phone like '+1%' then substr(j.phone, 3, 3) end as lead_area,
+        j.lead_id::text as lead_text
       from judged j
       where j.verdict = 'ok'
     ) j
     left join numbers sticky on sticky.id = j.sticky_id
+    left join area_best a on a.org_id = j.org_id and a.area_key = coalesce(j.lead_area, '-')
+    left join org_best b on b.org_id = j.org_id
     left join lateral (
-      select n.id from numbers n
-      where n.org_id = j.org_id and sticky.id is null
-        and (n.daily_cap is null or n.day_used < n.daily_cap)
-      order by n.area_code is not distinct from
-          case when j.phone like '+1%' then substr(j.phone, 3, 3) end desc,
-        n.health_rank, pg_catalog.hashtextextended(n.id::text || j.lead_id::text, 0)
+      select n.id from open_numbers n
+      where sticky.id is null and n.org_id = j.org_id
+        and n.health_rank = coalesce(a.health_rank, b.health_rank)
+        and (a.org_id is null or n.area_code is not distinct from j.lead_area)
+      order by pg_catalog.hashtextextended(n.id_text || j.lead_text, 0)
       limit 1
     ) pick on true
     where j.lead_rank = 1
@@ -327,22 +406,17 @@ begin
     select s.* from slotted s order by s.slot, s.id limit max_targets
   ),
   -- The text, for the chosen only: the first message to the lead carries the opt-out text.
+  -- The text, for the chosen only, by private.message_text (the one renderer), from the
+  -- lead's fields the renderer reads: the first message to the lead carries the opt-out
+  -- text.
   rendered as materialized (
     select c.id, c.org_id, c.lead_id, c.slot, c.number_id, m.body, m.segments, o.max_segments,
       case m.encoding when 'GSM-7' then 'gsm7' else 'ucs2' end::public.message_encoding
         as encoding
     from chosen c
-    join public.leads l on l.org_id = c.org_id and l.id = c.lead_id
     join public.template_variants v on v.org_id = c.org_id and v.id = c.template_variant_id
     join public.organizations o on o.id = c.org_id
-    cross join lateral private.message_text(v.body, to_jsonb(l), c.id, o, not exists (
-      select 1 from public.messages pm
-      where pm.org_id = c.org_id and pm.lead_id = c.lead_id and pm.direction = 'outbound'
-    ) and not exists (
-      select 1 from public.campaign_targets pt
-      where pt.org_id = c.org_id and pt.lead_id = c.lead_id
-        and pt.status in ('claimed', 'unknown', 'sent')
-    )) m
+    cross join lateral private.message_text(v.body, c.lead_fields, c.id, o, c.first_message) m
   ),
   -- What becomes of each target that changes: claimed, skipped, or pending until later.
   -- (Targets held only by throughput or by another target of their lead stay as they are.)

@@ -243,7 +243,7 @@ select throws_ok(
   format($$insert into public.messages (org_id, conversation_id, body) values (%L, %L, 'Still there?')$$,
     tests.org_id('acme'),
     (select id from public.conversations where lead_id = 'a2000000-0000-4000-8000-000000000004')),
-  '55000', 'this recipient opted out or is suppressed: no message can be sent',
+  'PT409', 'this recipient opted out or is suppressed: no message can be sent',
   'a reply to a number that opted out is refused');
 select throws_ok(
   $$update public.conversations set unread_count = 5 where id = 'a7000000-0000-4000-8000-000000000001'$$,

@@ -20,12 +20,17 @@ const env = loadEnv(
   baseEnvSchema.extend(twilioEnvSchema.shape).extend({
     /** What the cron job sends as its bearer token (kept in Vault as campaign_tick_secret). */
     CAMPAIGN_TICK_SECRET: z.string().min(32, { error: "must be at least 32 characters" }),
-    /** Wall-clock budget of one tick. */
-    TICK_BUDGET_MS: z.coerce.number().int().min(1_000).max(140_000).default(25_000),
-    /** Targets per claim. */
-    TICK_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(200),
+    /**
+     * Wall-clock budget of one tick: longer than the cron interval (a minute), so the next
+     * tick starts while this one still sends and sending never pauses between ticks.
+     */
+    TICK_BUDGET_MS: z.coerce.number().int().min(1_000).max(140_000).default(70_000),
+    /** Messages per claim. */
+    TICK_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
     /** Requests to Twilio in flight at once. */
-    TICK_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(50),
+    TICK_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(100),
+    /** How far ahead of its sends a tick claims slots. */
+    TICK_LOOKAHEAD_MS: z.coerce.number().int().min(200).max(60_000).default(2_000),
   }),
 );
 const db = createDb({ url: env.SUPABASE_DB_URL, max: 2 });
@@ -55,6 +60,7 @@ app.post("/", async (c) => {
     budgetMs: env.TICK_BUDGET_MS,
     batchSize: env.TICK_BATCH_SIZE,
     concurrency: env.TICK_CONCURRENCY,
+    lookaheadMs: env.TICK_LOOKAHEAD_MS,
     statusCallback,
   });
   return c.json(report);

@@ -1,9 +1,13 @@
 /**
- * Runs a tick's claimed sends on time: never before a message's `notBefore`, at most
- * `concurrency` requests in flight, and with each sending number's spacing kept even when
- * that number falls behind. A slow request holds only its own slot: other numbers go on.
- * At `deadline` (the tick's time budget) no new send starts; what did not start is
- * reported so the caller can hand it back to the queue.
+ * Runs a tick's claimed sends on time: never before a message's `notBefore`, never after
+ * its `sendBy` (the claim's tolerance: later, it is handed back, so no second ever holds
+ * more than a number's rate, whichever tick sends it), at most `concurrency` requests in
+ * flight; a send without a latest start keeps its number's claimed spacing even when that
+ * number falls behind.
+ * A slow request holds only its own slot: other numbers go on. One pacer lives for a whole
+ * tick and is fed batch after batch (`add`), so spacing holds across batches. At
+ * `deadline` (the tick's time budget) no new send starts; what did not start is reported
+ * (`onNotStarted`, and in the report) so the caller can hand it back to the queue.
  *
  * Time comes from an injectable `Clock`, so tests run on a fake clock, exactly and fast.
  */
@@ -33,8 +37,10 @@ export const systemClock: Clock = {
 export interface PacedSend<T> {
   /** The sending number (or Messaging Service): spacing and stops apply per key. */
   key: string;
-  /** Earliest start, from the claim (spaced 1/mps per sending number). */
+  /** Earliest start, from the claim (spaced per sending number). */
   notBefore: number;
+  /** Latest start (default: none); a send that cannot start by then is not started. */
+  sendBy?: number;
   item: T;
 }
 
@@ -46,6 +52,8 @@ export interface PacerOptions {
   /** No send starts at or after this instant. */
   deadline: number;
   clock?: Clock;
+  /** Told at once of each send that will not start (the report lists them too). */
+  onNotStarted?: (skipped: NotStarted<unknown>) => void;
 }
 
 /** What a send may tell the pacer: e.g. after `fatal_config`, stop its number or everything. */
@@ -69,7 +77,8 @@ export interface Failed<T> {
 
 export interface NotStarted<T> {
   send: PacedSend<T>;
-  reason: "deadline" | "stopped";
+  /** deadline: the tick's budget; late: past its sendBy; stopped: its number or all. */
+  reason: "deadline" | "late" | "stopped";
 }
 
 export interface PacerReport<T, R> {
@@ -90,30 +99,56 @@ interface Lane<T> {
   stopped: boolean;
 }
 
+export interface Pacer<T, R> {
+  /** More sends (each lane kept in notBefore order); refused once closed. */
+  add(sends: readonly PacedSend<T>[]): void;
+  /** Sends queued and not started. */
+  queued(): number;
+  /** Requests in flight. */
+  inFlight(): number;
+  /** No more sends will be added: resolves once every queued one started or was dropped. */
+  close(): Promise<PacerReport<T, R>>;
+}
+
 /**
- * Starts each send at `max(notBefore, previous start on its key + the claimed gap)` once a
- * slot is free and before `deadline`; resolves when every started send has finished.
+ * A pacer for a stream of sends: each starts at `max(notBefore, previous start on its key
+ * + the claimed gap)` once a slot is free, if that is before its `sendBy` and `deadline`.
  */
-export async function runPaced<T, R>(
-  sends: readonly PacedSend<T>[],
+export function createPacer<T, R>(
   send: (item: T, control: PacerControl, paced: PacedSend<T>) => Promise<R>,
   options: PacerOptions,
-): Promise<PacerReport<T, R>> {
+): Pacer<T, R> {
   const clock = options.clock ?? systemClock;
   const concurrency = positive(options.concurrency, "concurrency");
   const perKey = positive(options.perKeyConcurrency ?? Infinity, "perKeyConcurrency");
   const report: PacerReport<T, R> = { done: [], threw: [], notStarted: [] };
-  const lanes = lanesOf(sends);
+  const lanes = new Map<string, Lane<T>>();
+  let queued = 0;
   let inFlight = 0;
   let stoppedAll = false;
+  let closed = false;
   const running = new Set<Promise<void>>();
-  // Wakes the scheduler when a send finishes or a stop arrives.
+  // Wakes the scheduler when a send finishes, sends arrive, or a stop arrives.
   let wake = new AbortController();
+
+  const drop = (lane: Lane<T>, reason: NotStarted<T>["reason"], all: boolean) => {
+    const dropped = all ? lane.queue.splice(0) : lane.queue.splice(0, 1);
+    queued -= dropped.length;
+    for (const paced of dropped) {
+      const skipped = { send: paced, reason };
+      report.notStarted.push(skipped);
+      options.onNotStarted?.(skipped as NotStarted<unknown>);
+    }
+  };
 
   const control: PacerControl = {
     stopKey(key) {
-      const lane = lanes.get(key);
-      if (lane && !lane.stopped) {
+      let lane = lanes.get(key);
+      if (!lane) {
+        lane = { key, queue: [], inFlight: 0, stopped: false };
+        lanes.set(key, lane);
+      }
+      if (!lane.stopped) {
         lane.stopped = true;
         wake.abort();
       }
@@ -126,6 +161,7 @@ export async function runPaced<T, R>(
 
   const start = (lane: Lane<T>, at: number) => {
     const paced = lane.queue.shift()!;
+    queued--;
     lane.inFlight++;
     inFlight++;
     lane.lastStart = at;
@@ -146,82 +182,122 @@ export async function runPaced<T, R>(
     task.then(() => running.delete(task));
   };
 
-  while (true) {
-    for (const lane of lanes.values()) {
-      if ((lane.stopped || stoppedAll) && lane.queue.length > 0) {
-        for (const paced of lane.queue.splice(0)) {
-          report.notStarted.push({ send: paced, reason: "stopped" });
+  const loop = async () => {
+    while (true) {
+      const now = clock.now();
+      let next: { lane: Lane<T>; at: number } | undefined;
+      for (const lane of lanes.values()) {
+        if ((lane.stopped || stoppedAll) && lane.queue.length > 0) drop(lane, "stopped", true);
+        while (lane.queue.length > 0) {
+          const at = Math.max(now, earliestStart(lane));
+          if (at >= options.deadline) {
+            // Later sends on this lane start later still: none of them can make it.
+            drop(lane, "deadline", true);
+          } else if (at > (lane.queue[0].sendBy ?? Infinity)) {
+            drop(lane, "late", false);
+          } else {
+            if (lane.inFlight < perKey && (!next || at < next.at)) next = { lane, at };
+            break;
+          }
         }
       }
-    }
-    const now = clock.now();
-    let next: { lane: Lane<T>; at: number } | undefined;
-    for (const lane of lanes.values()) {
-      if (lane.queue.length === 0) continue;
-      const at = earliestStart(lane);
-      if (at >= options.deadline || now >= options.deadline) {
-        // Later sends on this lane start later still: none of them can make it.
-        for (const paced of lane.queue.splice(0)) {
-          report.notStarted.push({ send: paced, reason: "deadline" });
-        }
+      if (queued === 0 && inFlight === 0 && closed) break;
+
+      if (next && inFlight < concurrency && next.at <= now) {
+        start(next.lane, now);
         continue;
       }
-      if (lane.inFlight >= perKey) continue;
-      if (!next || at < next.at) next = { lane, at };
-    }
-    const waiting = [...lanes.values()].some((lane) => lane.queue.length > 0);
-    if (!waiting && inFlight === 0) break;
-
-    if (next && inFlight < concurrency && next.at <= now) {
-      start(next.lane, now);
-      continue;
-    }
-    // Sleep until the next due start, or until a finish or stop changes the picture.
-    if (wake.signal.aborted) wake = new AbortController();
-    const signal = wake.signal;
-    if (next && inFlight < concurrency) {
-      await clock.sleep(Math.min(next.at, options.deadline) - now, signal);
-    } else if (inFlight > 0) {
-      await Promise.race([
-        ...running,
-        new Promise<void>((resolve) => {
+      // Sleep until the next due start, or until a finish, an add or a stop changes the
+      // picture.
+      if (wake.signal.aborted) wake = new AbortController();
+      const signal = wake.signal;
+      if (next && inFlight < concurrency) {
+        // The latest instant it may still start, at most: a late wake-up drops it.
+        await clock.sleep(Math.min(next.at, options.deadline) - now, signal);
+      } else if (inFlight > 0) {
+        await Promise.race([
+          ...running,
+          new Promise<void>((resolve) => {
+            if (signal.aborted) resolve();
+            signal.addEventListener("abort", () => resolve(), { once: true });
+          }),
+        ]);
+      } else if (queued > 0) {
+        // Only lanes held by perKeyConcurrency with nothing in flight: cannot happen, but
+        // never spin.
+        await clock.sleep(Math.max(0, options.deadline - now), signal);
+      } else {
+        // Nothing queued, nothing in flight, not closed: wait for sends or the close.
+        await new Promise<void>((resolve) => {
           if (signal.aborted) resolve();
           signal.addEventListener("abort", () => resolve(), { once: true });
-        }),
-      ]);
-    } else if (waiting) {
-      // Only lanes held by perKeyConcurrency with nothing in flight: cannot happen, but
-      // never spin.
-      await clock.sleep(Math.max(0, options.deadline - now), signal);
+        });
+      }
     }
-  }
-  await Promise.all(running);
-  return report;
+    await Promise.all(running);
+    return report;
+  };
+  const finished = loop();
+  // Surfaced by close(); never an unhandled rejection meanwhile.
+  finished.catch(() => {});
+
+  return {
+    add(sends) {
+      if (closed) throw new Error("the pacer is closed");
+      const touched = new Set<Lane<T>>();
+      for (const paced of sends) {
+        if (!Number.isFinite(paced.notBefore)) {
+          throw new RangeError("notBefore must be a finite instant");
+        }
+      }
+      for (const paced of sends) {
+        let lane = lanes.get(paced.key);
+        if (!lane) {
+          lane = { key: paced.key, queue: [], inFlight: 0, stopped: false };
+          lanes.set(paced.key, lane);
+        }
+        lane.queue.push(paced);
+        touched.add(lane);
+      }
+      queued += sends.length;
+      for (const lane of touched) lane.queue.sort((a, b) => a.notBefore - b.notBefore);
+      wake.abort();
+    },
+    queued: () => queued,
+    inFlight: () => inFlight,
+    close() {
+      closed = true;
+      wake.abort();
+      return finished;
+    },
+  };
 }
 
-/** Keeps the claimed gap to the previous send on the same key once the key is behind. */
+/**
+ * Runs a fixed set of sends through one pacer and resolves when every started send has
+ * finished.
+ */
+export async function runPaced<T, R>(
+  sends: readonly PacedSend<T>[],
+  send: (item: T, control: PacerControl, paced: PacedSend<T>) => Promise<R>,
+  options: PacerOptions,
+): Promise<PacerReport<T, R>> {
+  const pacer = createPacer(send, options);
+  pacer.add(sends);
+  return await pacer.close();
+}
+
+/**
+ * A send with a latest start goes at its slot (its tolerance bounds how late it may be:
+ * the slots' spacing accounts for it, and carrying one send's small delay over to the
+ * next would only add up). Without one, the claimed gap to the previous send on the same
+ * key is kept once the key is behind.
+ */
 function earliestStart<T>(lane: Lane<T>): number {
   const head = lane.queue[0];
+  if (head.sendBy !== undefined) return head.notBefore;
   if (lane.lastStart === undefined || lane.lastNotBefore === undefined) return head.notBefore;
   return Math.max(head.notBefore, lane.lastStart + (head.notBefore - lane.lastNotBefore));
-}
-
-/** One lane per key, each in notBefore order (stable for equal instants). */
-function lanesOf<T>(sends: readonly PacedSend<T>[]): Map<string, Lane<T>> {
-  const lanes = new Map<string, Lane<T>>();
-  for (const paced of sends) {
-    if (!Number.isFinite(paced.notBefore)) {
-      throw new RangeError("notBefore must be a finite instant");
-    }
-    let lane = lanes.get(paced.key);
-    if (!lane) {
-      lane = { key: paced.key, queue: [], inFlight: 0, stopped: false };
-      lanes.set(paced.key, lane);
-    }
-    lane.queue.push(paced);
-  }
-  for (const lane of lanes.values()) lane.queue.sort((a, b) => a.notBefore - b.notBefore);
-  return lanes;
 }
 
 function positive(value: number, name: string): number {

@@ -1,21 +1,40 @@
 /**
  * The tick's database side: every call is system work (`sms_system`), each one a short
- * transaction through the SQL functions of the sender (claim, outcomes, release, numbers,
- * campaigns). The rules live there; this file only carries values across.
+ * transaction through the SQL functions of the sender (claims of replies and targets,
+ * outcomes, hand-backs, numbers, campaigns). The rules live there; this file only carries
+ * values across.
  */
 import type { Db } from "../_shared/db.ts";
-import type { Claim, ClaimedMessage, TickStore } from "./tick.ts";
+import { bySource, type ClaimedMessage, claimKey } from "./claims.ts";
+import type { TickStore } from "./tick.ts";
 
 interface ClaimRow {
-  target_id: string;
+  id: string;
   claim_token: string;
-  campaign_id: string;
+  campaign_id: string | null;
   phone_number_id: string;
   to_phone: string;
   from_phone: string;
   messaging_service_sid: string | null;
   body: string;
   not_before: Date;
+  send_by: Date;
+}
+
+function claimed(source: "target" | "reply", rows: ClaimRow[]): ClaimedMessage[] {
+  return rows.map((r) => ({
+    source,
+    id: r.id,
+    claimToken: r.claim_token,
+    campaignId: r.campaign_id,
+    phoneNumberId: r.phone_number_id,
+    to: r.to_phone,
+    from: r.from_phone,
+    messagingServiceSid: r.messaging_service_sid,
+    body: r.body,
+    notBefore: r.not_before.getTime(),
+    sendBy: r.send_by.getTime(),
+  }));
 }
 
 export function createTickStore(db: Db): TickStore {
@@ -24,13 +43,26 @@ export function createTickStore(db: Db): TickStore {
       await db.asSystem((tx) => tx`select * from private.start_due_campaigns()`);
     },
     async sendable(claims) {
-      const rows = await db.asSystem((tx) =>
-        tx<{ id: string }[]>`
-          select id::text from private.sendable_claims(
-            ${claims.map((c) => c.targetId)}::bigint[], ${claims.map((c) => c.claimToken)}::uuid[]
-          ) as id`
-      );
-      return new Set(rows.map((r) => r.id));
+      const { target, reply } = bySource(claims);
+      const ids = await db.asSystem(async (tx) => {
+        const found: string[] = [];
+        if (target.length > 0) {
+          const rows = await tx<{ id: string }[]>`
+            select id::text from private.sendable_claims(
+              ${target.map((c) => c.id)}::bigint[], ${target.map((c) => c.claimToken)}::uuid[]
+            ) as id`;
+          for (const r of rows) found.push(claimKey({ source: "target", id: r.id }));
+        }
+        if (reply.length > 0) {
+          const rows = await tx<{ id: string }[]>`
+            select id::text from private.sendable_replies(
+              ${reply.map((c) => c.id)}::uuid[], ${reply.map((c) => c.claimToken)}::uuid[]
+            ) as id`;
+          for (const r of rows) found.push(claimKey({ source: "reply", id: r.id }));
+        }
+        return found;
+      });
+      return new Set(ids);
     },
     async expireLeases() {
       const [row] = await db.asSystem((tx) =>
@@ -38,34 +70,47 @@ export function createTickStore(db: Db): TickStore {
       );
       return row.n;
     },
-    async claim(max, leaseMs) {
-      const rows = await db.asSystem((tx) =>
-        tx<ClaimRow[]>`
-          select target_id::text, claim_token, campaign_id, phone_number_id, to_phone,
-            from_phone, messaging_service_sid, body, not_before
-          from private.claim_targets(${max}, ${leaseMs} * interval '1 millisecond')`
+    async claim(max, leaseMs, horizonMs, startMs) {
+      return await db.asSystem(async (tx) => {
+        // now() is the transaction's start: both claims are made as of the same instant.
+        const horizonMsFromNow = startMs + horizonMs;
+        // Replies first: they take their numbers' next slots; targets get the ones after.
+        const replies = await tx<ClaimRow[]>`
+          select message_id::text as id, claim_token, null::uuid as campaign_id,
+            phone_number_id, to_phone, from_phone, messaging_service_sid, body, not_before,
+            send_by
+          from private.claim_replies(${max}, ${leaseMs} * interval '1 millisecond',
+            now() + ${startMs} * interval '1 millisecond',
+            now() + ${horizonMsFromNow} * interval '1 millisecond')`;
+        const left = max - replies.length;
+        const targets = left === 0 ? [] : await tx<ClaimRow[]>`
+          select target_id::text as id, claim_token, campaign_id, phone_number_id, to_phone,
+            from_phone, messaging_service_sid, body, not_before, send_by
+          from private.claim_targets(${left}, ${leaseMs} * interval '1 millisecond',
+            now() + ${startMs} * interval '1 millisecond',
+            now() + ${horizonMsFromNow} * interval '1 millisecond')`;
+        return [...claimed("reply", replies), ...claimed("target", targets)];
+      });
+    },
+    async hasDueWork() {
+      const [row] = await db.asSystem((tx) =>
+        tx<{ due: boolean }[]>`select private.sender_has_due_work() as due`
       );
-      return rows.map((r): ClaimedMessage => ({
-        targetId: r.target_id,
-        claimToken: r.claim_token,
-        campaignId: r.campaign_id,
-        phoneNumberId: r.phone_number_id,
-        to: r.to_phone,
-        from: r.from_phone,
-        messagingServiceSid: r.messaging_service_sid,
-        body: r.body,
-        notBefore: r.not_before.getTime(),
-      }));
+      return row.due;
     },
     async record(outcomes) {
-      const sent = outcomes.filter((o) => o.kind === "sent");
-      const failed = outcomes.filter((o) => o.kind === "failed");
-      const unknown = outcomes.filter((o) => o.kind === "unknown");
+      const { target, reply } = bySource(outcomes);
+      const sent = target.filter((o) => o.kind === "sent");
+      const failed = target.filter((o) => o.kind === "failed");
+      const unknown = target.filter((o) => o.kind === "unknown");
+      const repliesSent = reply.filter((o) => o.kind === "sent");
+      const repliesFailed = reply.filter((o) => o.kind === "failed");
+      const repliesUnknown = reply.filter((o) => o.kind === "unknown");
       await db.asSystem(async (tx) => {
         if (sent.length > 0) {
           await tx`
             select private.record_sent(s.id, s.token, s.sid, s.status)
-            from unnest(${sent.map((o) => o.targetId)}::bigint[],
+            from unnest(${sent.map((o) => o.id)}::bigint[],
                         ${sent.map((o) => o.claimToken)}::uuid[],
                         ${sent.map((o) => o.sid)}::text[],
                         ${sent.map((o) => o.status)}::text[]) as s (id, token, sid, status)`;
@@ -76,7 +121,7 @@ export function createTickStore(db: Db): TickStore {
           await tx`
             select private.record_send_failure(f.id, f.token, f.code, f.message, now(), f.kind,
               f.retry_after_ms * interval '1 millisecond')
-            from unnest(${failed.map((o) => o.targetId)}::bigint[],
+            from unnest(${failed.map((o) => o.id)}::bigint[],
                         ${failed.map((o) => o.claimToken)}::uuid[],
                         ${failed.map((o) => o.code)}::integer[],
                         ${failed.map((o) => o.message)}::text[],
@@ -86,18 +131,47 @@ export function createTickStore(db: Db): TickStore {
         }
         if (unknown.length > 0) {
           await tx`
-            select private.record_send_unknown(${unknown.map((o) => o.targetId)}::bigint[],
+            select private.record_send_unknown(${unknown.map((o) => o.id)}::bigint[],
               ${unknown.map((o) => o.claimToken)}::uuid[], ${
             unknown.map((o) => o.message)
           }::text[])`;
         }
+        if (repliesSent.length > 0) {
+          await tx`
+            select private.record_reply_sent(${repliesSent.map((o) => o.id)}::uuid[],
+              ${repliesSent.map((o) => o.claimToken)}::uuid[],
+              ${repliesSent.map((o) => o.sid)}::text[],
+              ${repliesSent.map((o) => o.status)}::text[])`;
+        }
+        if (repliesFailed.length > 0) {
+          await tx`
+            select private.record_reply_failures(${repliesFailed.map((o) => o.id)}::uuid[],
+              ${repliesFailed.map((o) => o.claimToken)}::uuid[],
+              ${repliesFailed.map((o) => o.code)}::integer[],
+              ${repliesFailed.map((o) => o.message)}::text[],
+              ${repliesFailed.map((o) => o.failure)}::text[],
+              ${repliesFailed.map((o) => o.retryAfterMs)}::bigint[])`;
+        }
+        if (repliesUnknown.length > 0) {
+          await tx`
+            select private.record_reply_unknown(${repliesUnknown.map((o) => o.id)}::uuid[],
+              ${repliesUnknown.map((o) => o.claimToken)}::uuid[],
+              ${repliesUnknown.map((o) => o.message)}::text[])`;
+        }
       });
     },
-    async release(claims: Claim[]) {
-      await db.asSystem((tx) =>
-        tx`select private.release_claims(${claims.map((c) => c.targetId)}::bigint[],
-            ${claims.map((c) => c.claimToken)}::uuid[])`
-      );
+    async release(claims) {
+      const { target, reply } = bySource(claims);
+      await db.asSystem(async (tx) => {
+        if (target.length > 0) {
+          await tx`select private.release_claims(${target.map((c) => c.id)}::bigint[],
+              ${target.map((c) => c.claimToken)}::uuid[])`;
+        }
+        if (reply.length > 0) {
+          await tx`select private.release_replies(${reply.map((c) => c.id)}::uuid[],
+              ${reply.map((c) => c.claimToken)}::uuid[])`;
+        }
+      });
     },
     async pauseNumber(phoneNumberId, reason) {
       await db.asSystem((tx) =>

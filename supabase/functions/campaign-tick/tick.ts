@@ -1,8 +1,10 @@
 /**
  * One tick of the sender: start due campaigns, expire stale leases, then claim and send
- * batch after batch until the time budget is spent or nothing is claimable. Every rule
- * that protects a recipient is the claim's (in Postgres); the tick keeps each message's
- * slot (`notBefore`), sends it, and records exactly what Twilio said:
+ * until the time budget is spent or nothing is left. Every rule that protects a recipient
+ * is the claim's (in Postgres); operators' replies are claimed before campaign targets.
+ * The tick claims a little ahead of its sends (slots up to `lookaheadMs` away, the next
+ * claim made while the last one's sends go on), feeds one pacer for the whole tick, starts
+ * each send within its slot's tolerance, and records exactly what Twilio said:
  *
  * - accepted → sent, with Twilio's SID;
  * - a failure Twilio reported → recorded with its class (suppress, invalid recipient,
@@ -11,59 +13,45 @@
  *   back untouched and that number (or, for the account, the whole tick) stops;
  * - an outcome we cannot know (a timeout after the request left) → recorded as unknown,
  *   never sent again blindly;
- * - a send the deadline (or a stop) kept from starting → handed back to the queue;
- * - a claim that is no longer sendable when its slot comes (checked in batches just
- *   before sending: a STOP, a pause or a cancel committed since the claim) → not sent,
- *   handed back (the next claim decides again).
+ * - a send that could not start within its slot's tolerance, or before the deadline or a
+ *   stop → handed back to the queue;
+ * - a claim that is no longer sendable (checked in batches shortly before its slot: a
+ *   STOP, a pause or a cancel committed since the claim) → not sent, handed back (the
+ *   next claim decides again).
  *
- * Outcomes are written in small batches while sending goes on. The database side is a
- * `TickStore` (tick-store.ts), so this file is tested with a fake one.
+ * Outcomes and hand-backs are written in small batches while sending goes on. The
+ * database side is a `TickStore` (tick-store.ts), so this file is tested with a fake one.
  */
 import { createClaimGate } from "./claim-gate.ts";
-import { type Clock, runPaced, systemClock } from "./pacer.ts";
-import type { FailureClass, SendResult, TwilioClient } from "./twilio-client.ts";
-
-/** A target claimed for sending, as the claim returns it. */
-export interface ClaimedMessage {
-  targetId: string;
-  claimToken: string;
-  campaignId: string;
-  phoneNumberId: string;
-  to: string;
-  from: string;
-  messagingServiceSid: string | null;
-  body: string;
-  /** Epoch ms: not to be sent before. */
-  notBefore: number;
-}
-
-export type Outcome =
-  | { kind: "sent"; targetId: string; claimToken: string; sid: string; status: string }
-  | {
-    kind: "failed";
-    targetId: string;
-    claimToken: string;
-    failure: Exclude<FailureClass, "fatal_config" | "unknown_outcome">;
-    code: number | null;
-    message: string;
-    retryAfterMs: number | null;
-  }
-  | { kind: "unknown"; targetId: string; claimToken: string; message: string };
-
-export interface Claim {
-  targetId: string;
-  claimToken: string;
-}
+import type { Claim, ClaimedMessage, Outcome } from "./claims.ts";
+import { type Clock, createPacer, type NotStarted, systemClock } from "./pacer.ts";
+import type { SendResult, TwilioClient } from "./twilio-client.ts";
 
 export interface TickStore {
   startDueCampaigns(): Promise<void>;
-  /** Of these claims, the target ids still to be sent now. */
+  /** Of these claims, the claimKeys of those still to be sent now. */
   sendable(claims: Claim[]): Promise<Set<string>>;
   /** Marks claims whose lease ran out without an outcome as unknown; how many. */
   expireLeases(): Promise<number>;
-  claim(max: number, leaseMs: number): Promise<ClaimedMessage[]>;
+  /**
+   * Replies first, then campaign targets, in one transaction: at most `max`, leased for
+   * `leaseMs`, as of `startMs` from now (when the claim will have returned: no slot is
+   * already past when it arrives) with send slots less than `horizonMs` after that. The
+   * database's clock decides, so a skew between clocks never puts a slot in the past.
+   */
+  claim(
+    max: number,
+    leaseMs: number,
+    horizonMs: number,
+    startMs: number,
+  ): Promise<ClaimedMessage[]>;
+  /**
+   * Whether a campaign target or a reply is due now: an empty claim then only means
+   * another tick holds the numbers' next slots, and this tick keeps going.
+   */
+  hasDueWork(): Promise<boolean>;
   record(outcomes: Outcome[]): Promise<void>;
-  /** Claims never attempted go back to pending, untouched. */
+  /** Claims never attempted go back to the queue, untouched. */
   release(claims: Claim[]): Promise<void>;
   /** A sending number Twilio refuses to send from: out of rotation, with the reason. */
   pauseNumber(phoneNumberId: string, reason: string): Promise<void>;
@@ -77,13 +65,15 @@ export interface TickStore {
 export interface TickOptions {
   /** Wall-clock budget of the tick, in ms. */
   budgetMs: number;
-  /** Targets per claim. */
+  /** Messages per claim. */
   batchSize: number;
   /** Requests to Twilio in flight at once. */
   concurrency: number;
   /** Twilio's status callback for every message. */
   statusCallback: string;
-  /** Outcomes buffered before a write (default 50). */
+  /** How far ahead of now a claim hands out slots (default 2 s). */
+  lookaheadMs?: number;
+  /** Outcomes buffered before a write (default 50; written at least every 250 ms). */
   recordEvery?: number;
   clock?: Clock;
 }
@@ -91,10 +81,14 @@ export interface TickOptions {
 export interface TickReport {
   expired: number;
   claimed: number;
+  /** Of the claimed, operators' replies. */
+  replies: number;
   sent: number;
   failed: Record<string, number>;
   unknown: number;
   released: number;
+  /** Of the released, those that could not start within their slot's tolerance. */
+  late: number;
   /** Claims not sent because a STOP, pause or cancel came after the claim. */
   withheld: number;
   pausedNumbers: string[];
@@ -104,35 +98,47 @@ export interface TickReport {
 
 /**
  * No claim with less time left than this: its slots would fall after the deadline. (The
- * claim hands out slots within the lease, so the lease is the time left: slots never
- * outlive the tick, and the next tick finds the numbers free.)
+ * lease is the time left, so claims never outlive the tick.)
  */
 const MIN_CLAIM_MS = 1_000;
 /**
- * An empty claim may only mean another tick holds the organization's claim (the claim
- * skips a busy organization rather than wait): try again a few times before ending.
+ * With nothing claimable, look again this often; with nothing under way either, end after
+ * a few empty claims once nothing is due (an empty claim may only mean another tick holds
+ * the organization's claim or the numbers' next slots: overlapping ticks share them).
  */
 const EMPTY_CLAIM_RETRIES = 2;
 const EMPTY_CLAIM_PAUSE_MS = 250;
+/** Outcomes and hand-backs are written at least this often. */
+const FLUSH_EVERY_MS = 250;
+/**
+ * A claim is made as of when it is expected back: its recent duration with a margin
+ * (bounded), so that its first slots are not already late when they arrive.
+ */
+function claimStartMs(recentClaimMs: number): number {
+  return Math.min(1_000, Math.max(50, Math.ceil(recentClaimMs * 1.5) + 20));
+}
 
 function outcomeOf(message: ClaimedMessage, result: SendResult): Outcome | "release" {
-  const { targetId, claimToken } = message;
+  const claim = { source: message.source, id: message.id, claimToken: message.claimToken };
   if (result.outcome === "accepted") {
-    return { kind: "sent", targetId, claimToken, sid: result.sid, status: result.status };
+    return { ...claim, kind: "sent", sid: result.sid, status: result.status };
   }
   if (result.class === "fatal_config") return "release";
   if (result.class === "unknown_outcome") {
-    return { kind: "unknown", targetId, claimToken, message: result.message };
+    return { ...claim, kind: "unknown", message: result.message };
   }
   return {
+    ...claim,
     kind: "failed",
-    targetId,
-    claimToken,
     failure: result.class,
     code: result.code,
     message: result.message,
     retryAfterMs: result.retryAfterMs,
   };
+}
+
+function claimOf({ source, id, claimToken }: Claim): Claim {
+  return { source, id, claimToken };
 }
 
 export async function runTick(
@@ -143,114 +149,176 @@ export async function runTick(
   const clock = options.clock ?? systemClock;
   const deadline = clock.now() + options.budgetMs;
   const recordEvery = options.recordEvery ?? 50;
+  const lookaheadMs = options.lookaheadMs ?? 2_000;
   const report: TickReport = {
     expired: 0,
     claimed: 0,
+    replies: 0,
     sent: 0,
     failed: {},
     unknown: 0,
     released: 0,
+    late: 0,
     withheld: 0,
     pausedNumbers: [],
     accountStopped: null,
     campaigns: [],
   };
   const campaigns = new Set<string>();
-  const stillSendable = createClaimGate((claims) => store.sendable(claims), clock);
+  const gate = createClaimGate((claims) => store.sendable(claims), clock);
 
   await store.startDueCampaigns();
   report.expired = await store.expireLeases();
 
-  let pending: Outcome[] = [];
+  // Outcomes and hand-backs, written in order, one write at a time.
+  let outcomes: Outcome[] = [];
+  let releases: Claim[] = [];
   let writing: Promise<void> = Promise.resolve();
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    await writing;
-    writing = store.record(batch);
-    // Handled here; a failure is thrown by the next flush.
+  const flush = () => {
+    if (outcomes.length === 0 && releases.length === 0) return writing;
+    const recorded = outcomes;
+    const released = releases;
+    outcomes = [];
+    releases = [];
+    writing = writing.then(async () => {
+      if (recorded.length > 0) await store.record(recorded);
+      if (released.length > 0) await store.release(released);
+    });
+    // A failed write is thrown to whoever awaits a flush (at the latest, the last one).
     writing.catch(() => {});
+    return writing;
+  };
+  const handBack = (message: ClaimedMessage) => {
+    releases.push(claimOf(message));
+    report.released++;
   };
 
-  let emptyClaims = 0;
-  while (deadline - clock.now() >= MIN_CLAIM_MS && report.accountStopped === null) {
-    const batch = await store.claim(options.batchSize, deadline - clock.now());
-    if (batch.length === 0) {
-      if (++emptyClaims > EMPTY_CLAIM_RETRIES) break;
-      await clock.sleep(EMPTY_CLAIM_PAUSE_MS);
-      continue;
-    }
-    emptyClaims = 0;
-    report.claimed += batch.length;
-    const toRelease: Claim[] = [];
-    const paced = await runPaced(
-      batch.map((m) => ({ key: m.phoneNumberId, notBefore: m.notBefore, item: m })),
-      async (message, control) => {
-        campaigns.add(message.campaignId);
-        // A failed check sends nothing: the claim goes back and is decided again later.
-        if (!(await stillSendable(message).catch(() => false))) {
-          report.withheld++;
-          toRelease.push(message);
-          return "withheld" as const;
+  // Wakes the claim loop early: the account stopped.
+  const stopped = new AbortController();
+  const pacer = createPacer<ClaimedMessage, string>(
+    async (message, control) => {
+      if (message.campaignId) campaigns.add(message.campaignId);
+      // A failed check sends nothing: the claim goes back and is decided again later.
+      if (!(await gate.sendable(message).catch(() => false))) {
+        report.withheld++;
+        handBack(message);
+        return "withheld";
+      }
+      // The check came too late for the slot: the slot is lost, the message is not.
+      if (clock.now() > message.sendBy) {
+        report.late++;
+        handBack(message);
+        return "late";
+      }
+      const result = await twilio.sendSms({
+        to: message.to,
+        body: message.body,
+        statusCallback: options.statusCallback,
+        ...(message.messagingServiceSid
+          ? { messagingServiceSid: message.messagingServiceSid }
+          : { from: message.from }),
+      });
+      const outcome = outcomeOf(message, result);
+      if (outcome === "release") {
+        handBack(message);
+        if (result.outcome === "failed" && result.scope === "account") {
+          report.accountStopped ??= result.message;
+          control.stopAll();
+          stopped.abort();
+        } else if (!report.pausedNumbers.includes(message.phoneNumberId)) {
+          report.pausedNumbers.push(message.phoneNumberId);
+          control.stopKey(message.phoneNumberId);
+          await store.pauseNumber(
+            message.phoneNumberId,
+            `Twilio refused to send from it: ${result.outcome === "failed" ? result.message : ""}`,
+          );
         }
-        const result = await twilio.sendSms({
-          to: message.to,
-          body: message.body,
-          statusCallback: options.statusCallback,
-          ...(message.messagingServiceSid
-            ? { messagingServiceSid: message.messagingServiceSid }
-            : { from: message.from }),
-        });
-        const outcome = outcomeOf(message, result);
-        if (outcome === "release") {
-          toRelease.push(message);
-          if (result.outcome === "failed" && result.scope === "account") {
-            report.accountStopped ??= result.message;
-            control.stopAll();
-          } else if (!report.pausedNumbers.includes(message.phoneNumberId)) {
-            report.pausedNumbers.push(message.phoneNumberId);
-            control.stopKey(message.phoneNumberId);
-            await store.pauseNumber(
-              message.phoneNumberId,
-              `Twilio refused to send from it: ${
-                result.outcome === "failed" ? result.message : ""
-              }`,
-            );
-          }
-        } else {
-          if (outcome.kind === "sent") report.sent++;
-          else if (outcome.kind === "unknown") report.unknown++;
-          else report.failed[outcome.failure] = (report.failed[outcome.failure] ?? 0) + 1;
-          pending.push(outcome);
-          if (pending.length >= recordEvery) await flush();
-        }
-        return outcome;
+        return "released";
+      }
+      if (outcome.kind === "sent") report.sent++;
+      else if (outcome.kind === "unknown") report.unknown++;
+      else report.failed[outcome.failure] = (report.failed[outcome.failure] ?? 0) + 1;
+      outcomes.push(outcome);
+      if (outcomes.length >= recordEvery) await flush();
+      return outcome.kind;
+    },
+    {
+      concurrency: options.concurrency,
+      deadline,
+      clock,
+      onNotStarted: (skipped: NotStarted<unknown>) => {
+        const message = skipped.send.item as ClaimedMessage;
+        gate.forget(message);
+        if (skipped.reason === "late") report.late++;
+        handBack(message);
       },
-      { concurrency: options.concurrency, deadline, clock },
-    );
-    await flush();
-    await writing;
+    },
+  );
+
+  try {
+    // Slots handed out to this tick reach this far.
+    let claimedUntil = clock.now();
+    let nextClaimAt = clock.now();
+    let emptyClaims = 0;
+    // Until a claim has been timed: a generous guess.
+    let recentClaimMs = 200;
+    while (report.accountStopped === null) {
+      const now = clock.now();
+      if (deadline - now < MIN_CLAIM_MS) break;
+      void flush();
+      // Claim again once less than half the lookahead is left to send, and not sooner than
+      // a short or empty claim asked.
+      const due = Math.max(nextClaimAt, claimedUntil - lookaheadMs / 2);
+      if (due > now) {
+        await clock.sleep(Math.min(due - now, FLUSH_EVERY_MS), stopped.signal);
+        continue;
+      }
+      const startMs = claimStartMs(recentClaimMs);
+      const batch = await store.claim(
+        options.batchSize,
+        deadline - now,
+        Math.max(1, Math.min(deadline - now - startMs, lookaheadMs)),
+        startMs,
+      );
+      // Weighted toward the latest: a claim's duration follows its size and the load.
+      recentClaimMs = 0.5 * recentClaimMs + 0.5 * (clock.now() - now);
+      if (batch.length === 0) {
+        if (
+          pacer.queued() === 0 && pacer.inFlight() === 0 &&
+          ++emptyClaims > EMPTY_CLAIM_RETRIES && !(await store.hasDueWork())
+        ) break;
+        nextClaimAt = clock.now() + EMPTY_CLAIM_PAUSE_MS;
+        continue;
+      }
+      emptyClaims = 0;
+      report.claimed += batch.length;
+      report.replies += batch.filter((m) => m.source === "reply").length;
+      for (const m of batch) claimedUntil = Math.max(claimedUntil, m.notBefore);
+      // A short claim took everything claimable now: look again a little later.
+      nextClaimAt = batch.length < options.batchSize
+        ? clock.now() + EMPTY_CLAIM_PAUSE_MS
+        : clock.now();
+      gate.expect(batch.map((m) => ({ claim: m, notBefore: m.notBefore })));
+      pacer.add(batch.map((m) => ({
+        key: m.phoneNumberId,
+        notBefore: m.notBefore,
+        sendBy: m.sendBy,
+        item: m,
+      })));
+    }
+  } finally {
+    const paced = await pacer.close();
+    gate.close();
     // A send that threw is a bug of ours: its request may have left, so it is unknown.
     for (const { send, error } of paced.threw) {
-      pending.push({
+      outcomes.push({
+        ...claimOf(send.item),
         kind: "unknown",
-        targetId: send.item.targetId,
-        claimToken: send.item.claimToken,
         message: `the sender failed: ${error instanceof Error ? error.message : String(error)}`,
       });
       report.unknown++;
     }
     await flush();
-    await writing;
-    for (const { send } of paced.notStarted) toRelease.push(send.item);
-    if (toRelease.length > 0) {
-      await store.release(toRelease.map(({ targetId, claimToken }) => ({ targetId, claimToken })));
-      report.released += toRelease.length;
-    }
-    // Nothing of this batch could start before the deadline: claiming again would only
-    // hand the same targets back.
-    if (paced.done.length === 0 && paced.threw.length === 0) break;
   }
   report.campaigns = [...campaigns];
   // Also when none was touched: campaigns whose last claims expired complete here.
