@@ -18,7 +18,7 @@ import type {
 } from "../supabase/functions/campaign-tick/twilio-client.ts";
 import { FakeClock } from "./support/fake-clock.ts";
 
-/** The claim's tolerance: a send starts within 20 ms of its slot or goes back. */
+/** A latest start as the claim gives one (its tolerance is 15 ms; 20 here). */
 const TOLERANCE_MS = 20;
 
 function message(

@@ -1,11 +1,16 @@
 -- =============================================================================
 -- Pacing that holds across batches and ticks: the claim gives each message a send slot
--- and a latest start (send_by = slot + the tolerance); the tick starts a send within
--- [not_before, send_by] or hands it back. Slots are spaced (1 s + tolerance) / rate, so
--- however the sends of one number are spread over batches and concurrent ticks, no
--- window of one second holds more than the number's rate. The claim also takes a horizon:
+-- and a latest start (send_by = slot + the tolerance, 15 ms); the tick starts a send
+-- within [not_before, send_by] or hands it back. Slots are spaced (1 s + twice the
+-- tolerance) / rate: the start's tolerance and as much again for the request's way to
+-- Twilio, so however the sends of one number are spread over batches and concurrent
+-- ticks, no window of one second holds more than the number's rate. The claim also takes a horizon:
 -- slots only up to it (a tick claims a little ahead of its sends, not its whole budget),
 -- so a crash strands few claims and an operator's reply finds a slot soon.
+-- A lead without a usable sticky number gets, within its tier (the best-health numbers
+-- with its area code, else the organization's best-health numbers), the number whose next
+-- free slot comes first, so new leads fill every number evenly; a number at its daily cap
+-- holds its sticky leads until the next UTC day.
 -- =============================================================================
 
 create function private.send_slot_tolerance() returns interval
@@ -14,11 +19,12 @@ immutable
 parallel safe
 set search_path = ''
 as $$
-  select interval '20 milliseconds';
+  select interval '15 milliseconds';
 $$;
 comment on function private.send_slot_tolerance() is
   'How late after its slot a send may still start; later, it is handed back. Slots are
-   spaced (1 s + this) / rate so that any second holds at most the rate.';
+   spaced (1 s + twice this) / rate (the start and the request''s transit) so that any
+   second holds at most the rate.';
 revoke all on function private.send_slot_tolerance() from public;
 grant execute on function private.send_slot_tolerance() to sms_system;
 
@@ -33,19 +39,22 @@ parallel safe
 set search_path = ''
 as $$
   -- Whole microseconds, rounded up, so rounding never adds a message; each period
-  -- stretched by the tolerance a send may start late, so no second (or minute) ever holds
-  -- more than the rate. The organization's per-minute cap is shared by its numbers.
+  -- stretched by the tolerance a send may start late and as much again for the request's
+  -- transit, so no second (or minute) ever holds more than the rate. The organization's
+  -- per-minute cap is shared by its numbers.
   select pg_catalog.make_interval(secs => ceil(greatest(
     (1000000.0 + tolerance_us) / messages_per_second,
     case when org_max_per_minute is null then 0
       else (60000000.0 + tolerance_us) / greatest(1,
         floor(org_max_per_minute::numeric / least(org_numbers, org_max_per_minute)))
     end)) / 1000000.0)
-  from (select extract(epoch from private.send_slot_tolerance()) * 1000000.0 as tolerance_us) t;
+  from (
+    select 2 * extract(epoch from private.send_slot_tolerance()) * 1000000.0 as tolerance_us
+  ) t;
 $$;
 comment on function private.slot_spacing(numeric, integer, bigint) is
-  'The gap between two send slots of a number: (1 s + tolerance) / its rate, wider when the
-   organization''s per-minute cap shared by its numbers is tighter.';
+  'The gap between two send slots of a number: (1 s + twice the start tolerance) / its rate,
+   wider when the organization''s per-minute cap shared by its numbers is tighter.';
 
 revoke all on function private.slot_spacing(numeric, integer, bigint) from public;
 
@@ -322,7 +331,7 @@ begin
     select n.*,
       private.slot_spacing(n.messages_per_second, n.mpm, n.org_numbers) as spacing
     from (
-      select p.id, p.id::text as id_text, p.org_id, p.phone, p.twilio_sid,
+      select p.id, p.org_id, p.phone, p.twilio_sid,
         p.messaging_service_sid, p.daily_cap,
         p.messages_per_second, o.max_messages_per_minute as mpm,
         case when p.phone like '+1%' then substr(p.phone, 3, 3) end as area_code,
@@ -341,7 +350,8 @@ begin
   ),
   -- The numbers a lead without a usable sticky number may get: those with room today.
   open_numbers as materialized (
-    select n.id, n.id_text, n.org_id, n.area_code, n.health_rank
+    select n.id, n.org_id, n.area_code, n.health_rank, n.base, n.spacing, n.daily_cap,
+      n.day_used
     from numbers n
     where n.daily_cap is null or n.day_used < n.daily_cap
   ),
@@ -357,39 +367,82 @@ begin
     from open_numbers n
     group by n.org_id
   ),
-  -- One target per lead per claim; the lead's sticky number, else the best one for it: its
-  -- area code's best health when the organization has an open number with it, else the
-  -- organization's best health, and among those the lowest hash of number and lead (the
-  -- order by area code match, health and hash, with the hash only over the first tier).
-  assigned as materialized (
-    select j.id, j.org_id, j.campaign_id, j.lead_id, j.phone, j.template_variant_id,
-      j.not_before, j.sticky_id, j.lead_fields, j.first_message,
-      coalesce(sticky.id, pick.id) as number_id
+  -- One target per lead per claim.
+  first_of_lead as materialized (
+    select j.*, case when j.phone like '+1%' then substr(j.phone, 3, 3) end as lead_area
     from (
       select j.*, row_number() over (partition by j.org_id, j.lead_id order by j.not_before, j.id)
-        as lead_rank,
-        case when j.phone like '+1%' then substr(j.phone, 3, 3) end as lead_area,
-        j.lead_id::text as lead_text
+        as lead_rank
       from judged j
       where j.verdict = 'ok'
     ) j
-    left join numbers sticky on sticky.id = j.sticky_id
-    left join area_best a on a.org_id = j.org_id and a.area_key = coalesce(j.lead_area, '-')
-    left join org_best b on b.org_id = j.org_id
-    left join lateral (
-      select n.id from open_numbers n
-      where sticky.id is null and n.org_id = j.org_id
-        and n.health_rank = coalesce(a.health_rank, b.health_rank)
-        and (a.org_id is null or n.area_code is not distinct from j.lead_area)
-      order by pg_catalog.hashtextextended(n.id_text || j.lead_text, 0)
-      limit 1
-    ) pick on true
     where j.lead_rank = 1
+  ),
+  -- Leads without a usable sticky number, by tier: the best-health open numbers with the
+  -- lead's area code when the organization has any, else its best-health open numbers.
+  needing as materialized (
+    select j.*, b.org_id is not null as has_open_number, coalesce(a.area_key, '*') as tier_area,
+      coalesce(a.health_rank, b.health_rank) as tier_health,
+      row_number() over (
+        partition by j.org_id, coalesce(a.area_key, '*'), coalesce(a.health_rank, b.health_rank)
+        order by j.not_before, j.id
+      ) as place
+    from first_of_lead j
+    left join org_best b on b.org_id = j.org_id
+    left join area_best a on a.org_id = j.org_id and a.area_key = coalesce(j.lead_area, '-')
+    where not exists (select 1 from numbers sticky where sticky.id = j.sticky_id)
+  ),
+  -- Each tier's free slots before the horizon (and within its numbers' daily caps), merged
+  -- in time order: the n-th lead of a tier gets the number of the n-th earliest, so new
+  -- leads go to the numbers free soonest and every number stays busy. (A number offers at
+  -- most twice its even share of the tier's leads: the next claim evens out the rest.)
+  tier_slots as materialized (
+    select t.org_id, t.tier_area, t.tier_health,
+      array_agg(t.number_id order by t.base + g.k * t.spacing, t.number_id) as numbers
+    from (
+      select t.org_id, t.tier_area, t.tier_health, t.leads, n.id as number_id, n.base,
+        n.spacing, n.daily_cap, n.day_used,
+        count(*) over (partition by t.org_id, t.tier_area, t.tier_health) as tier_numbers
+      from (
+        select e.org_id, e.tier_area, e.tier_health, count(*) as leads
+        from needing e where e.has_open_number
+        group by e.org_id, e.tier_area, e.tier_health
+      ) t
+      join open_numbers n on n.org_id = t.org_id and n.health_rank = t.tier_health
+        and (t.tier_area = '*' or coalesce(n.area_code, '-') = t.tier_area)
+    ) t
+    cross join lateral generate_series(0, least(
+      t.leads - 1,
+      2 * ceil(t.leads::numeric / t.tier_numbers)::bigint,
+      coalesce(t.daily_cap - t.day_used - 1, t.leads - 1),
+      floor(extract(epoch from slots_until - t.base) / extract(epoch from t.spacing))::bigint
+    )) as g (k)
+    group by t.org_id, t.tier_area, t.tier_health
+  ),
+  -- The lead's sticky number, else its tier's number for it; none when the organization
+  -- has no open number (held a minute), or when the tier's slots before the horizon are
+  -- all taken (left for a later claim).
+  assigned as materialized (
+    select j.id, j.org_id, j.campaign_id, j.lead_id, j.phone, j.template_variant_id,
+      j.not_before, j.sticky_id, j.lead_fields, j.first_message, sticky.id as number_id,
+      false as no_slot_yet
+    from first_of_lead j
+    join numbers sticky on sticky.id = j.sticky_id
+    union all
+    select e.id, e.org_id, e.campaign_id, e.lead_id, e.phone, e.template_variant_id,
+      e.not_before, e.sticky_id, e.lead_fields, e.first_message, ts.numbers[e.place],
+      e.has_open_number and ts.numbers[e.place] is null
+    from needing e
+    left join tier_slots ts on ts.org_id = e.org_id and ts.tier_area = e.tier_area
+      and ts.tier_health = e.tier_health
   ),
   -- Send slots: the k-th target of a number gets base + k * spacing, within the lease
   -- horizon, the number's UTC day and its daily cap.
-  slotted as (
-    select a.*, n.base + (a.k * n.spacing) as slot, n.spacing, n.base, n.day_used
+  ranked as materialized (
+    select a.*, n.base + (a.k * n.spacing) as slot, n.spacing, n.base, n.day_used,
+      date_trunc('day', n.base at time zone 'UTC') at time zone 'UTC' + interval '1 day'
+        as day_ends,
+      n.daily_cap is not null and n.day_used + a.k >= n.daily_cap as over_daily_cap
     from (
       select a.*, row_number() over (partition by a.number_id order by a.not_before, a.id) - 1
         as k
@@ -397,15 +450,14 @@ begin
       where a.number_id is not null
     ) a
     join numbers n on n.id = a.number_id
-    where n.base + (a.k * n.spacing) < slots_until
-      and n.base + (a.k * n.spacing)
-        < date_trunc('day', n.base at time zone 'UTC') at time zone 'UTC' + interval '1 day'
-      and (n.daily_cap is null or n.day_used + a.k < n.daily_cap)
+  ),
+  slotted as (
+    select r.* from ranked r
+    where r.slot < slots_until and r.slot < r.day_ends and not r.over_daily_cap
   ),
   chosen as materialized (
     select s.* from slotted s order by s.slot, s.id limit max_targets
   ),
-  -- The text, for the chosen only: the first message to the lead carries the opt-out text.
   -- The text, for the chosen only, by private.message_text (the one renderer), from the
   -- lead's fields the renderer reads: the first message to the lead carries the opt-out
   -- text.
@@ -443,7 +495,15 @@ begin
     select a.id, a.org_id, a.lead_id, 'pending', 'held: no sending number available',
       claim_targets.at + interval '1 minute', null, null, null, null
     from assigned a
-    where a.number_id is null
+    where a.number_id is null and not a.no_slot_yet
+ 
+    union all
+    -- Its number has given out its day's slots: not before the next UTC day (a target only
+    -- waiting for a slot later today is left as it is).
+    select r.id, r.org_id, r.lead_id, 'pending', 'held: the sending number reached its daily cap',
+      r.day_ends, null, null, null, null
+    from ranked r
+    where r.over_daily_cap or r.slot >= r.day_ends
   ),
   updated as (
     update public.campaign_targets t

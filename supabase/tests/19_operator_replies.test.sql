@@ -98,7 +98,7 @@ select results_eq(
   $$select to_phone, from_phone, body, not_before, send_by - not_before from tests.claims
     where label = 'first'$$,
   $$values ('+16025550103', '+14155550100', 'Saturday 1-4pm, see you there!',
-    '2026-11-24 11:00:00+00'::timestamptz, '20 ms'::interval)$$,
+    '2026-11-24 11:00:00+00'::timestamptz, '15 ms'::interval)$$,
   'with its text, its conversation''s numbers, a slot and a latest start');
 select results_eq(
   format($$select send_state, send_attempts::integer, lease_expires_at - not_before,
@@ -110,15 +110,15 @@ select is(tests.claim('again', 10, '2026-11-24 11:00:00.5+00'), 0,
   'a claimed reply is not claimed twice');
 select is((select next_slot_at from private.sending_number_slots
     where phone_number_id = 'a1000000-0000-4000-8000-000000000001'),
-  '2026-11-24 11:00:01.02+00'::timestamptz,
-  'the reply took the number''s slot: the next is (1 s + 20 ms) later at 1 a second');
+  '2026-11-24 11:00:01.03+00'::timestamptz,
+  'the reply took the number''s slot: the next is (1 s + 30 ms) later at 1 a second');
 
 select tests.reply('Two') as r2 \gset
 select tests.reply('Three') as r3 \gset
 select is(tests.claim('horizon', 10, '2026-11-24 11:00:00.6+00', '2026-11-24 11:00:02+00'), 1,
   'a horizon bounds the slots: one of two replies fits');
 select results_eq($$select body, not_before from tests.claims where label = 'horizon'$$,
-  $$values ('Two', '2026-11-24 11:00:01.02+00'::timestamptz)$$,
+  $$values ('Two', '2026-11-24 11:00:01.03+00'::timestamptz)$$,
   'the first waiting one, at the number''s next slot');
 select is((tests.msg(:'r3')).send_state, 'waiting', 'the other stays waiting');
 
@@ -142,7 +142,7 @@ reset role;
 select results_eq(
   $$select kind, not_before from both_claims order by not_before$$,
   $$values ('reply', '2026-11-24 18:00:00+00'::timestamptz),
-           ('target', '2026-11-24 18:00:01.02+00'::timestamptz)$$,
+           ('target', '2026-11-24 18:00:01.03+00'::timestamptz)$$,
   'claimed in one transaction, the reply gets the number''s first slot, the target the next');
 update public.campaigns set status = 'paused' where id = 'a6000000-0000-4000-8000-0000000000f1';
 

@@ -26,7 +26,7 @@ const env = loadEnv(
      */
     TICK_BUDGET_MS: z.coerce.number().int().min(1_000).max(140_000).default(70_000),
     /** Messages per claim. */
-    TICK_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
+    TICK_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(1_000),
     /** Requests to Twilio in flight at once. */
     TICK_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(100),
     /** How far ahead of its sends a tick claims slots. */

@@ -114,8 +114,11 @@ const FLUSH_EVERY_MS = 250;
  * A claim is made as of when it is expected back: its recent duration with a margin
  * (bounded), so that its first slots are not already late when they arrive.
  */
-function claimStartMs(recentClaimMs: number): number {
-  return Math.min(1_000, Math.max(50, Math.ceil(recentClaimMs * 1.5) + 20));
+function claimStartMs(recentClaimMs: number, lastClaimMs: number): number {
+  return Math.min(
+    1_000,
+    Math.max(50, Math.ceil(Math.max(recentClaimMs * 1.5, lastClaimMs * 1.25)) + 30),
+  );
 }
 
 function outcomeOf(message: ClaimedMessage, result: SendResult): Outcome | "release" {
@@ -256,24 +259,35 @@ export async function runTick(
   );
 
   try {
-    // Slots handed out to this tick reach this far.
-    let claimedUntil = clock.now();
+    // How far each number's slots handed out to this tick reach. The next claim comes when
+    // the shortest of them (of numbers with recent slots) runs low: a claim spreads its
+    // targets unevenly over numbers, and none should run dry while others are well ahead.
+    const claimedUntil = new Map<string, number>();
+    const runwayEnd = (now: number) => {
+      let end = Infinity;
+      for (const [key, until] of claimedUntil) {
+        if (until < now - lookaheadMs) claimedUntil.delete(key);
+        else end = Math.min(end, until);
+      }
+      return end === Infinity ? now : end;
+    };
     let nextClaimAt = clock.now();
     let emptyClaims = 0;
     // Until a claim has been timed: a generous guess.
     let recentClaimMs = 200;
+    let lastClaimMs = 200;
     while (report.accountStopped === null) {
       const now = clock.now();
       if (deadline - now < MIN_CLAIM_MS) break;
       void flush();
       // Claim again once less than half the lookahead is left to send, and not sooner than
       // a short or empty claim asked.
-      const due = Math.max(nextClaimAt, claimedUntil - lookaheadMs / 2);
+      const due = Math.max(nextClaimAt, runwayEnd(now) - lookaheadMs / 2);
       if (due > now) {
         await clock.sleep(Math.min(due - now, FLUSH_EVERY_MS), stopped.signal);
         continue;
       }
-      const startMs = claimStartMs(recentClaimMs);
+      const startMs = claimStartMs(recentClaimMs, lastClaimMs);
       const batch = await store.claim(
         options.batchSize,
         deadline - now,
@@ -281,7 +295,8 @@ export async function runTick(
         startMs,
       );
       // Weighted toward the latest: a claim's duration follows its size and the load.
-      recentClaimMs = 0.5 * recentClaimMs + 0.5 * (clock.now() - now);
+      lastClaimMs = clock.now() - now;
+      recentClaimMs = 0.5 * recentClaimMs + 0.5 * lastClaimMs;
       if (batch.length === 0) {
         if (
           pacer.queued() === 0 && pacer.inFlight() === 0 &&
@@ -293,7 +308,12 @@ export async function runTick(
       emptyClaims = 0;
       report.claimed += batch.length;
       report.replies += batch.filter((m) => m.source === "reply").length;
-      for (const m of batch) claimedUntil = Math.max(claimedUntil, m.notBefore);
+      for (const m of batch) {
+        claimedUntil.set(
+          m.phoneNumberId,
+          Math.max(claimedUntil.get(m.phoneNumberId) ?? 0, m.notBefore),
+        );
+      }
       // A short claim took everything claimable now: look again a little later.
       nextClaimAt = batch.length < options.batchSize
         ? clock.now() + EMPTY_CLAIM_PAUSE_MS
