@@ -54,6 +54,14 @@ class FakeStore implements TickStore {
   withheld = new Set<string>();
   checks: string[][] = [];
   checkFails = false;
+  /** The pre-send check never answers. */
+  checkHangs = false;
+  /** Outcome ids the database refuses (a write holding one fails whole). */
+  poisoned = new Set<string>();
+  /** Every write fails. */
+  writesFail = false;
+  /** When each hand-back was written. */
+  releasedAt: number[] = [];
 
   clock: FakeClock;
 
@@ -68,6 +76,7 @@ class FakeStore implements TickStore {
   sendable(claims: Claim[]) {
     this.checks.push(claims.map((c) => c.id));
     if (this.checkFails) return Promise.reject(new Error("database unreachable"));
+    if (this.checkHangs) return new Promise<Set<string>>(() => {});
     return Promise.resolve(
       new Set(claims.filter((c) => !this.withheld.has(c.id)).map((c) => claimKey(c))),
     );
@@ -86,11 +95,16 @@ class FakeStore implements TickStore {
     return Promise.resolve(this.due.shift() ?? false);
   }
   record(outcomes: Outcome[]) {
+    if (this.writesFail || outcomes.some((o) => this.poisoned.has(o.id))) {
+      return Promise.reject(new Error("refused"));
+    }
     this.recorded.push(...outcomes);
     return Promise.resolve();
   }
   release(claims: Claim[]) {
+    if (this.writesFail) return Promise.reject(new Error("refused"));
     this.released.push(...claims);
+    this.releasedAt.push(this.clock.now());
     return Promise.resolve();
   }
   pauseNumber(id: string) {
@@ -353,4 +367,65 @@ Deno.test("runTick: while work is due but another tick holds the slots, it keeps
   const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
   assert.equal(report.sent, 1);
   assert.deepEqual(twilio.sent.map((s) => s.at), [1_500]);
+});
+
+Deno.test("runTick: a refused write is retried row by row, so one bad row loses no other", async () => {
+  const clock = new FakeClock(0);
+  const store = new FakeStore(clock, [[1, 2, 3, 4, 5].map((id) => message(id, `n${id}`, 0))]);
+  store.poisoned = new Set(["3"]);
+  const report = await clock.run(
+    runTick(store, fakeTwilio(clock), { ...OPTIONS, concurrency: 10, clock }),
+  );
+  assert.deepEqual(store.recorded.map((o) => o.id).sort(), ["1", "2", "4", "5"]);
+  assert.equal(report.unwritten, 1);
+  assert.equal(report.writeError, "refused");
+  assert.equal(report.databaseStopped, null, "the other rows went in: sending goes on");
+});
+
+Deno.test("runTick: when nothing can be written, sending stops", async () => {
+  const clock = new FakeClock(0);
+  // One message every 100 ms on ten numbers, each outcome written on its own.
+  const store = new FakeStore(clock, [
+    Array.from({ length: 10 }, (_, i) => message(i + 1, `n${i + 1}`, i * 100)),
+  ]);
+  store.writesFail = true;
+  const twilio = fakeTwilio(clock);
+  const report = await clock.run(
+    runTick(store, twilio, { ...OPTIONS, recordEvery: 1, concurrency: 1, clock }),
+  );
+  assert.match(report.databaseStopped ?? "", /refused 3 writes in a row/);
+  assert.ok(twilio.sent.length < 10, `${twilio.sent.length} sent after the writes failed`);
+});
+
+Deno.test("runTick: hand-backs are written while the last sends are still under way", async () => {
+  const clock = new FakeClock(0);
+  // The claim loop ends at 2,000 (less than a second left); message 1 is at Twilio for 10 s;
+  // message 2 (slot 1,900) is withheld: its hand-back goes in within a flush interval.
+  const store = new FakeStore(clock, [[message(1, "n1", 1_800), message(2, "n2", 1_900)]]);
+  store.withheld = new Set(["2"]);
+  const twilio: TwilioClient = {
+    async sendSms() {
+      await clock.sleep(10_000);
+      return {
+        outcome: "accepted",
+        sid: `SM${"1".padStart(32, "0")}`,
+        status: "queued",
+        numSegments: 1,
+      };
+    },
+  };
+  await clock.run(runTick(store, twilio, { ...OPTIONS, budgetMs: 3_000, clock }));
+  assert.deepEqual(store.released.map((c) => c.id), ["2"]);
+  assert.ok(store.releasedAt[0] <= 2_300, `written at ${store.releasedAt[0]}`);
+});
+
+Deno.test("runTick: a pre-send check that never answers hands its claims back", async () => {
+  const clock = new FakeClock(0);
+  const store = new FakeStore(clock, [[message(1, "n1", 500), message(2, "n2", 500)]]);
+  store.checkHangs = true;
+  const twilio = fakeTwilio(clock);
+  const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
+  assert.equal(twilio.sent.length, 0);
+  assert.equal(report.withheld, 2);
+  assert.deepEqual(store.released.map((c) => c.id).sort(), ["1", "2"]);
 });

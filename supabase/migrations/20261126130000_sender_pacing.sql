@@ -46,7 +46,8 @@ as $$
     (1000000.0 + tolerance_us) / messages_per_second,
     case when org_max_per_minute is null then 0
       else (60000000.0 + tolerance_us) / greatest(1,
-        floor(org_max_per_minute::numeric / least(org_numbers, org_max_per_minute)))
+        floor(org_max_per_minute::numeric
+          / greatest(1, least(org_numbers, org_max_per_minute))))
     end)) / 1000000.0)
   from (
     select 2 * extract(epoch from private.send_slot_tolerance()) * 1000000.0 as tolerance_us
@@ -498,12 +499,12 @@ begin
     where a.number_id is null and not a.no_slot_yet
  
     union all
-    -- Its number has given out its day's slots: not before the next UTC day (a target only
-    -- waiting for a slot later today is left as it is).
+    -- Its sticky number has given out its day's slots: not before the next UTC day. (A new
+    -- lead its tier put there is left as it is: the next claim gives it a number with room.)
     select r.id, r.org_id, r.lead_id, 'pending', 'held: the sending number reached its daily cap',
       r.day_ends, null, null, null, null
     from ranked r
-    where r.over_daily_cap or r.slot >= r.day_ends
+    where (r.over_daily_cap or r.slot >= r.day_ends) and r.number_id = r.sticky_id
   ),
   updated as (
     update public.campaign_targets t

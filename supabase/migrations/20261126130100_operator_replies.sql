@@ -309,18 +309,31 @@ begin
 
   return query
   with
+  -- The first due replies of each number (a number sends a few a claim at most, so one
+  -- number's backlog never keeps another's replies waiting).
+  candidates as (
+    select q.id
+    from (
+      select m.id, m.not_before,
+        row_number() over (partition by m.phone_number_id order by m.not_before, m.id) as rn
+      from public.messages m
+      where m.org_id = any (orgs) and m.send_state = 'waiting'
+        and m.not_before <= claim_replies.at
+    ) q
+    where q.rn <= 20
+    order by q.not_before, q.id
+    limit max_replies * 2
+  ),
   locked as materialized (
     select m.id, m.org_id, m.lead_id, m.phone_number_id, m.to_phone, m.not_before
     from public.messages m
-    where m.org_id = any (orgs) and m.send_state = 'waiting'
-      and m.not_before <= claim_replies.at
-    order by m.not_before, m.id
-    limit max_replies * 2
+    where m.id = any (array(select c.id from candidates c))
+      and m.send_state = 'waiting' and m.not_before <= claim_replies.at
     for no key update of m skip locked
   ),
   facts as (
     select k.*, n.status as number_status, n.phone as number_phone,
-      l.suppressed or exists (
+      coalesce(l.suppressed, false) or exists (
         select 1 from public.suppressions s
         where s.org_id = k.org_id and s.phone in (k.to_phone, l.phone) and s.lifted_at is null
       ) as suppressed
@@ -349,7 +362,7 @@ begin
       select f.*, row_number() over (partition by f.phone_number_id order by f.not_before, f.id)
         - 1 as k
       from facts f
-      where not f.suppressed and f.number_status = 'active'
+      where not f.suppressed and f.lead_id is not null and f.number_status = 'active'
     ) f
     join numbers n on n.id = f.phone_number_id
     where n.base + (f.k * n.spacing) < slots_until
@@ -367,15 +380,17 @@ begin
     where f.suppressed
     union all
     select f.id, 'failed', null, case
+      when f.lead_id is null then 'not sent: its lead was deleted'
       when f.number_status is null then 'not sent: its sending number no longer exists'
       else format('not sent: the sending number %s is disabled', f.number_phone) end
     from facts f
-    where not f.suppressed and (f.number_status is null or f.number_status = 'disabled')
+    where not f.suppressed
+      and (f.lead_id is null or f.number_status is null or f.number_status = 'disabled')
     union all
     -- A paused number holds its replies: they go when it is resumed.
     select f.id, 'waiting', claim_replies.at + interval '1 minute', null
     from facts f
-    where not f.suppressed and f.number_status = 'paused'
+    where not f.suppressed and f.lead_id is not null and f.number_status = 'paused'
   ),
   updated as (
     update public.messages m

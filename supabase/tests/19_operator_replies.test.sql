@@ -14,7 +14,7 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(42);
+select plan(46);
 \ir _helpers.sql
 
 -- A reply as the operator would write it; its id.
@@ -305,6 +305,24 @@ select tests.reply('One more') as r10 \gset
 select is(private.sender_has_due_work(now() + interval '1 minute'), true,
   'a waiting reply is due work');
 
+
+-- An organization with a per-minute cap whose only active number is poor: a reply on it
+-- still gets a slot (no division by an empty rotation).
+update public.organizations set max_messages_per_minute = 60 where id = tests.org_id('acme');
+update public.phone_numbers set health = 'poor' where org_id = tests.org_id('acme');
+select lives_ok($$ select tests.claim('poor', 10, now() + interval '2 minutes') $$,
+  'a reply on a poor number under a per-minute cap is claimed without error');
+select is((tests.msg(:'r10')).send_state, 'claimed', 'and it is claimed');
+
+-- A reply whose lead was deleted before it went out fails, saying why (it never waits on).
+select tests.reply('Orphan') as r11 \gset
+delete from public.leads where id = 'a2000000-0000-4000-8000-000000000003';
+select is(tests.claim('orphan', 10, now() + interval '3 minutes'), 0,
+  'a reply whose lead is gone is not claimed');
+select results_eq(format($$select status::text, send_state, error_message
+    from public.messages where id = %L$$, :'r11'),
+  $$values ('failed', null::text, 'not sent: its lead was deleted')$$,
+  'it fails with the reason');
 
 select * from finish();
 rollback;

@@ -31,7 +31,12 @@ interface Entry {
 export function createClaimGate(
   check: (claims: Claim[]) => Promise<Set<string>>,
   clock: Clock,
-  { aheadMs = 100, windowMs = 20 }: { aheadMs?: number; windowMs?: number } = {},
+  { aheadMs = 100, windowMs = 20, timeoutMs = 5_000 }: {
+    aheadMs?: number;
+    windowMs?: number;
+    /** A check not answered by then fails (its claims go back): a send never hangs. */
+    timeoutMs?: number;
+  } = {},
 ): ClaimGate {
   const entries = new Map<string, Entry>();
   /** Not yet checked, in checkAt order. */
@@ -65,11 +70,19 @@ export function createClaimGate(
       const due = cut === -1 ? waiting : waiting.slice(0, cut);
       waiting = cut === -1 ? [] : waiting.slice(cut);
       if (due.length > 0) {
+        const answered = new AbortController();
+        const timeout = clock.sleep(timeoutMs, answered.signal).then(() => {
+          if (!answered.signal.aborted) {
+            throw new Error(`the pre-send check took over ${timeoutMs} ms`);
+          }
+        });
         try {
-          const ok = await check(due.map((e) => e.claim));
-          for (const e of due) e.resolve(ok.has(claimKey(e.claim)));
+          const ok = await Promise.race([check(due.map((e) => e.claim)), timeout]);
+          for (const e of due) e.resolve(ok instanceof Set && ok.has(claimKey(e.claim)));
         } catch (error) {
           for (const e of due) e.reject(error);
+        } finally {
+          answered.abort();
         }
         continue;
       }

@@ -33,7 +33,8 @@ const env = loadEnv(
     TICK_LOOKAHEAD_MS: z.coerce.number().int().min(200).max(60_000).default(2_000),
   }),
 );
-const db = createDb({ url: env.SUPABASE_DB_URL, max: 2 });
+// Claims, pre-send checks and writes of one tick (or of two overlapping ones) at once.
+const db = createDb({ url: env.SUPABASE_DB_URL, max: 4 });
 const store = createTickStore(db);
 const twilio = createTwilioClient({
   accountSid: env.TWILIO_ACCOUNT_SID,

@@ -54,6 +54,9 @@ export interface PacerOptions {
   clock?: Clock;
   /** Told at once of each send that will not start (the report lists them too). */
   onNotStarted?: (skipped: NotStarted<unknown>) => void;
+  /** Whether the report lists the sends that finished (default true; a long stream of
+   * sends may rather not keep them all). */
+  keepDone?: boolean;
 }
 
 /** What a send may tell the pacer: e.g. after `fatal_config`, stop its number or everything. */
@@ -106,6 +109,8 @@ export interface Pacer<T, R> {
   queued(): number;
   /** Requests in flight. */
   inFlight(): number;
+  /** Stops every send not started yet (reported as stopped). */
+  stopAll(): void;
   /** No more sends will be added: resolves once every queued one started or was dropped. */
   close(): Promise<PacerReport<T, R>>;
 }
@@ -169,7 +174,7 @@ export function createPacer<T, R>(
     const task: Promise<void> = (async () => {
       try {
         const result = await send(paced.item, control, paced);
-        report.done.push({ send: paced, startedAt: at, result });
+        if (options.keepDone ?? true) report.done.push({ send: paced, startedAt: at, result });
       } catch (error) {
         report.threw.push({ send: paced, startedAt: at, error });
       } finally {
@@ -265,6 +270,7 @@ export function createPacer<T, R>(
     },
     queued: () => queued,
     inFlight: () => inFlight,
+    stopAll: () => control.stopAll(),
     close() {
       closed = true;
       wake.abort();

@@ -93,6 +93,12 @@ export interface TickReport {
   withheld: number;
   pausedNumbers: string[];
   accountStopped: string | null;
+  /** Outcomes and hand-backs the database refused even one at a time (their leases expire
+   * into unknown: never sent twice); the first error. */
+  unwritten: number;
+  writeError: string | null;
+  /** Sending stopped because nothing could be written any more. */
+  databaseStopped: string | null;
   campaigns: string[];
 }
 
@@ -110,6 +116,8 @@ const EMPTY_CLAIM_RETRIES = 2;
 const EMPTY_CLAIM_PAUSE_MS = 250;
 /** Outcomes and hand-backs are written at least this often. */
 const FLUSH_EVERY_MS = 250;
+/** Writes that fail wholesale this many times in a row stop the sending. */
+const MAX_FAILED_WRITES = 3;
 /**
  * A claim is made as of when it is expected back: its recent duration with a margin
  * (bounded), so that its first slots are not already late when they arrive.
@@ -165,30 +173,64 @@ export async function runTick(
     withheld: 0,
     pausedNumbers: [],
     accountStopped: null,
+    unwritten: 0,
+    writeError: null,
+    databaseStopped: null,
     campaigns: [],
   };
   const campaigns = new Set<string>();
-  const gate = createClaimGate((claims) => store.sendable(claims), clock);
 
   await store.startDueCampaigns();
   report.expired = await store.expireLeases();
+  const gate = createClaimGate((claims) => store.sendable(claims), clock);
 
-  // Outcomes and hand-backs, written in order, one write at a time.
+  // Wakes the claim loop early: the account stopped, or nothing can be written.
+  const stopped = new AbortController();
+  let stopSending = (_reason: string) => {};
+
+  // Outcomes and hand-backs, written in order, one write at a time. A write the database
+  // refuses is tried again row by row, so one bad row costs no other; a row refused alone
+  // is counted (its lease expires into unknown: never sent twice). When whole writes fail
+  // several times in a row, sending stops: what is sent must be recorded.
   let outcomes: Outcome[] = [];
   let releases: Claim[] = [];
   let writing: Promise<void> = Promise.resolve();
+  let failedWrites = 0;
+  const writeRows = async <T>(rows: T[], write: (rows: T[]) => Promise<void>) => {
+    if (rows.length === 0) return;
+    try {
+      await write(rows);
+      failedWrites = 0;
+      return;
+    } catch {
+      // Row by row below.
+    }
+    let written = 0;
+    for (const row of rows) {
+      try {
+        await write([row]);
+        written++;
+      } catch (error) {
+        report.unwritten++;
+        report.writeError ??= error instanceof Error ? error.message : String(error);
+      }
+    }
+    if (written > 0) failedWrites = 0;
+    else if (++failedWrites >= MAX_FAILED_WRITES) {
+      stopSending(`the database refused ${failedWrites} writes in a row: ${report.writeError}`);
+    }
+  };
   const flush = () => {
     if (outcomes.length === 0 && releases.length === 0) return writing;
     const recorded = outcomes;
     const released = releases;
     outcomes = [];
     releases = [];
+    // writeRows never throws: one failure never skips the writes queued after it.
     writing = writing.then(async () => {
-      if (recorded.length > 0) await store.record(recorded);
-      if (released.length > 0) await store.release(released);
+      await writeRows(recorded, (rows) => store.record(rows));
+      await writeRows(released, (rows) => store.release(rows));
     });
-    // A failed write is thrown to whoever awaits a flush (at the latest, the last one).
-    writing.catch(() => {});
     return writing;
   };
   const handBack = (message: ClaimedMessage) => {
@@ -196,8 +238,6 @@ export async function runTick(
     report.released++;
   };
 
-  // Wakes the claim loop early: the account stopped.
-  const stopped = new AbortController();
   const pacer = createPacer<ClaimedMessage, string>(
     async (message, control) => {
       if (message.campaignId) campaigns.add(message.campaignId);
@@ -231,10 +271,11 @@ export async function runTick(
         } else if (!report.pausedNumbers.includes(message.phoneNumberId)) {
           report.pausedNumbers.push(message.phoneNumberId);
           control.stopKey(message.phoneNumberId);
+          // Best effort: this tick stops the number either way; the next one tries again.
           await store.pauseNumber(
             message.phoneNumberId,
             `Twilio refused to send from it: ${result.outcome === "failed" ? result.message : ""}`,
-          );
+          ).catch(() => {});
         }
         return "released";
       }
@@ -242,13 +283,15 @@ export async function runTick(
       else if (outcome.kind === "unknown") report.unknown++;
       else report.failed[outcome.failure] = (report.failed[outcome.failure] ?? 0) + 1;
       outcomes.push(outcome);
-      if (outcomes.length >= recordEvery) await flush();
+      if (outcomes.length >= recordEvery) void flush();
       return outcome.kind;
     },
     {
       concurrency: options.concurrency,
       deadline,
       clock,
+      // Counts are enough: a tick's sends would otherwise stay in memory to its end.
+      keepDone: false,
       onNotStarted: (skipped: NotStarted<unknown>) => {
         const message = skipped.send.item as ClaimedMessage;
         gate.forget(message);
@@ -257,6 +300,12 @@ export async function runTick(
       },
     },
   );
+
+  stopSending = (reason) => {
+    report.databaseStopped ??= reason;
+    pacer.stopAll();
+    stopped.abort();
+  };
 
   try {
     // How far each number's slots handed out to this tick reach. The next claim comes when
@@ -276,7 +325,7 @@ export async function runTick(
     // Until a claim has been timed: a generous guess.
     let recentClaimMs = 200;
     let lastClaimMs = 200;
-    while (report.accountStopped === null) {
+    while (report.accountStopped === null && report.databaseStopped === null) {
       const now = clock.now();
       if (deadline - now < MIN_CLAIM_MS) break;
       void flush();
@@ -327,7 +376,16 @@ export async function runTick(
       })));
     }
   } finally {
-    const paced = await pacer.close();
+    // The sends under way finish; what they and the hand-backs produce is written as it
+    // comes, not only at the end.
+    const closing = pacer.close();
+    let closed = false;
+    closing.then(() => closed = true, () => closed = true);
+    while (!closed) {
+      void flush();
+      await Promise.race([closing.then(() => {}, () => {}), clock.sleep(FLUSH_EVERY_MS)]);
+    }
+    const paced = await closing;
     gate.close();
     // A send that threw is a bug of ours: its request may have left, so it is unknown.
     for (const { send, error } of paced.threw) {
