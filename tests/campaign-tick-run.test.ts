@@ -56,6 +56,8 @@ class FakeStore implements TickStore {
   checkFails = false;
   /** The pre-send check never answers. */
   checkHangs = false;
+  /** How long the pre-send check takes. */
+  checkDelayMs = 0;
   /** Outcome ids the database refuses (a write holding one fails whole). */
   poisoned = new Set<string>();
   /** Every write fails. */
@@ -77,6 +79,10 @@ class FakeStore implements TickStore {
     this.checks.push(claims.map((c) => c.id));
     if (this.checkFails) return Promise.reject(new Error("database unreachable"));
     if (this.checkHangs) return new Promise<Set<string>>(() => {});
+    if (this.checkDelayMs > 0) {
+      const ok = new Set(claims.filter((c) => !this.withheld.has(c.id)).map((c) => claimKey(c)));
+      return this.clock.sleep(this.checkDelayMs).then(() => ok);
+    }
     return Promise.resolve(
       new Set(claims.filter((c) => !this.withheld.has(c.id)).map((c) => claimKey(c))),
     );
@@ -206,8 +212,9 @@ Deno.test("runTick: claims ahead while sending, so slots are met across batches"
   assert.equal(report.sent, 6);
   assert.equal(report.late, 0);
   assert.deepEqual(twilio.sent.map((s) => s.at), [0, 500, 1_000, 1_500, 2_000, 2_500]);
-  // The next claim comes while less than half the lookahead (1 s) of slots is left.
-  assert.deepEqual(store.claims.slice(0, 3).map((c) => c.at), [0, 0, 500]);
+  // The next claim comes while less than three quarters of the lookahead (1.5 s) of slots
+  // is left: three at once here, the fourth (empty) once 1.5 s of slots are left.
+  assert.deepEqual(store.claims.slice(0, 4).map((c) => c.at), [0, 0, 0, 1_000]);
 });
 
 Deno.test("runTick: a send that cannot start within its slot's tolerance goes back", async () => {
@@ -428,4 +435,18 @@ Deno.test("runTick: a pre-send check that never answers hands its claims back", 
   assert.equal(twilio.sent.length, 0);
   assert.equal(report.withheld, 2);
   assert.deepEqual(store.released.map((c) => c.id).sort(), ["1", "2"]);
+});
+
+Deno.test("runTick: while checks are slow, claims are checked earlier before their slots", async () => {
+  const clock = new FakeClock(0);
+  // Checks take 150 ms. The first claim is checked 100 ms ahead (its answer comes 50 ms
+  // after its slot: handed back); once a check has been timed, later claims are checked
+  // 2 × 150 + 20 ms ahead and go out on their slots.
+  const store = new FakeStore(clock, [[message(1, "n1", 500)], [], [], [message(2, "n1", 3_000)]]);
+  store.checkDelayMs = 150;
+  const twilio = fakeTwilio(clock);
+  const report = await clock.run(runTick(store, twilio, { ...OPTIONS, clock }));
+  assert.deepEqual(store.released.map((c) => c.id), ["1"]);
+  assert.equal(report.late, 1);
+  assert.deepEqual(twilio.sent.map((s) => [s.request.body, s.at]), [["hello 2", 3_000]]);
 });

@@ -96,6 +96,10 @@ comment on function private.claim_slots_until(text, integer, interval, timestamp
 revoke all on function private.claim_slots_until(text, integer, interval, timestamptz, timestamptz)
   from public;
 
+-- The claim's per-lead look at the messages a lead received (see claim_targets' facts).
+create index messages_outbound_lead_id_idx on public.messages (lead_id)
+  where direction = 'outbound';
+
 drop function private.claim_targets(integer, interval, timestamptz);
 
 create function private.claim_targets(
@@ -244,8 +248,11 @@ begin
         min(m.created_at) filter (where m.created_at > claim_targets.at - interval '24 hours')
           as oldest,
         count(*) > 0 as any_outbound
+      -- By the lead alone (its id is unique across organizations), through the lead-first
+      -- index: with organization-first indexes, a new organization that statistics do not
+      -- know yet looked one row big, and the planner could scan all its messages per target.
       from public.messages m
-      where m.org_id = k.org_id and m.lead_id = k.lead_id and m.direction = 'outbound'
+      where m.lead_id = k.lead_id and m.direction = 'outbound'
     ) recent
     cross join lateral (
       -- Claims not yet recorded (and unknown outcomes) count as sent; the latest campaign

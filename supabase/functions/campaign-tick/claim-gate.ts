@@ -1,9 +1,10 @@
 /**
  * Claims checked once more shortly before their slot (a STOP, a pause or a cancel
  * committed since the claim stops them), many at a time: each claim is checked about
- * `aheadMs` before its slot, together with every other claim due by then, so a send never
- * waits for its check at its slot (the wait would make it late) and a tick sending
- * hundreds of messages a second makes a few dozen queries a second for it, not hundreds.
+ * `aheadMs` before its slot (more while the database answers slowly: twice the recent
+ * check time), together with every other claim due by then, so a send never waits for its
+ * check at its slot (the wait would make it late) and a tick sending hundreds of messages
+ * a second makes a few dozen queries a second for it, not hundreds.
  */
 import type { Clock } from "./pacer.ts";
 import { type Claim, claimKey } from "./claims.ts";
@@ -43,6 +44,10 @@ export function createClaimGate(
   let waiting: Entry[] = [];
   let closed = false;
   let wake = new AbortController();
+  /** How long checks have been taking: the last one, and weighted toward the latest. */
+  let lastCheckMs = 0;
+  let recentCheckMs = 0;
+  const leadMs = () => Math.max(aheadMs, 2 * Math.max(lastCheckMs, recentCheckMs) + windowMs);
 
   const entryFor = (claim: Claim, checkAt: number): Entry => {
     const key = claimKey(claim);
@@ -76,8 +81,11 @@ export function createClaimGate(
             throw new Error(`the pre-send check took over ${timeoutMs} ms`);
           }
         });
+        const started = clock.now();
         try {
           const ok = await Promise.race([check(due.map((e) => e.claim)), timeout]);
+          lastCheckMs = clock.now() - started;
+          recentCheckMs = 0.7 * recentCheckMs + 0.3 * lastCheckMs;
           for (const e of due) e.resolve(ok instanceof Set && ok.has(claimKey(e.claim)));
         } catch (error) {
           for (const e of due) e.reject(error);
@@ -99,7 +107,8 @@ export function createClaimGate(
   return {
     expect(claims) {
       if (closed) return;
-      for (const { claim, notBefore } of claims) entryFor(claim, notBefore - aheadMs);
+      const lead = leadMs();
+      for (const { claim, notBefore } of claims) entryFor(claim, notBefore - lead);
       waiting.sort((a, b) => a.checkAt - b.checkAt);
       wake.abort();
     },

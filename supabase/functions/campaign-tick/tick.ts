@@ -99,6 +99,10 @@ export interface TickReport {
   writeError: string | null;
   /** Sending stopped because nothing could be written any more. */
   databaseStopped: string | null;
+  /** Claim statements made, their total and longest time (ms). */
+  claims: number;
+  claimMs: number;
+  slowestClaimMs: number;
   campaigns: string[];
 }
 
@@ -176,6 +180,9 @@ export async function runTick(
     unwritten: 0,
     writeError: null,
     databaseStopped: null,
+    claims: 0,
+    claimMs: 0,
+    slowestClaimMs: 0,
     campaigns: [],
   };
   const campaigns = new Set<string>();
@@ -329,9 +336,10 @@ export async function runTick(
       const now = clock.now();
       if (deadline - now < MIN_CLAIM_MS) break;
       void flush();
-      // Claim again once less than half the lookahead is left to send, and not sooner than
-      // a short or empty claim asked.
-      const due = Math.max(nextClaimAt, runwayEnd(now) - lookaheadMs / 2);
+      // Claim again once less than three quarters of the lookahead is left to send (a slow
+      // claim then still returns before its numbers run dry), and not sooner than a short
+      // or empty claim asked.
+      const due = Math.max(nextClaimAt, runwayEnd(now) - lookaheadMs * 0.75);
       if (due > now) {
         await clock.sleep(Math.min(due - now, FLUSH_EVERY_MS), stopped.signal);
         continue;
@@ -345,6 +353,9 @@ export async function runTick(
       );
       // Weighted toward the latest: a claim's duration follows its size and the load.
       lastClaimMs = clock.now() - now;
+      report.claims++;
+      report.claimMs += lastClaimMs;
+      report.slowestClaimMs = Math.max(report.slowestClaimMs, lastClaimMs);
       recentClaimMs = 0.5 * recentClaimMs + 0.5 * lastClaimMs;
       if (batch.length === 0) {
         if (
