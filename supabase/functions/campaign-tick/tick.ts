@@ -134,7 +134,7 @@ function claimStartMs(recentClaimMs: number, lastClaimMs: number): number {
 }
 
 function outcomeOf(message: ClaimedMessage, result: SendResult): Outcome | "release" {
-  const claim = { source: message.source, id: message.id, claimToken: message.claimToken };
+  const claim = claimOf(message);
   if (result.outcome === "accepted") {
     return { ...claim, kind: "sent", sid: result.sid, status: result.status };
   }
