@@ -7,7 +7,7 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(1 + 18 * 4 * 9);
+select plan(1 + 19 * 4 * 9);
 \ir _helpers.sql
 
 -- Fixtures the cells act on, beyond the seed: an import, an unused template, a
@@ -25,6 +25,11 @@ values ('a9000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-0000000
 insert into public.campaign_targets (org_id, campaign_id, lead_id, phone)
 values ('a0000000-0000-4000-8000-000000000000', 'a6000000-0000-4000-8000-000000000001',
         'a2000000-0000-4000-8000-000000000001', '+14155550101');
+insert into public.delivery_problems (org_id, message_id, phone_number_id, lead_id, error_code,
+  kind, occurred_at)
+values ('a0000000-0000-4000-8000-000000000000', 'a8000000-0000-4000-8000-000000000001',
+        'a1000000-0000-4000-8000-000000000001', 'a2000000-0000-4000-8000-000000000003', 30003,
+        'unreachable', now());
 insert into public.invitations (org_id, email, role, invited_by)
 values ('a0000000-0000-4000-8000-000000000000', 'new@acme.test', 'viewer',
         'a0000000-0000-4000-8000-000000000001');
@@ -175,6 +180,14 @@ insert into tests.matrix (table_name, operation, allowed, statement) values
    'update public.messages set body = ''edited'' where id = ''a8000000-0000-4000-8000-000000000001'''),
   ('messages', 'delete', '{}',
    'delete from public.messages where id = ''a8000000-0000-4000-8000-000000000001'''),
+  ('delivery_problems', 'select', '{admin,manager,operator,viewer}',
+   'select count(*) from public.delivery_problems where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('delivery_problems', 'insert', '{}',
+   'insert into public.delivery_problems (org_id, message_id, error_code, kind, occurred_at) values (''a0000000-0000-4000-8000-000000000000'', ''a8000000-0000-4000-8000-000000000002'', 30007, ''carrier_filtered'', now())'),
+  ('delivery_problems', 'update', '{}',
+   'update public.delivery_problems set error_code = 30004 where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('delivery_problems', 'delete', '{}',
+   'delete from public.delivery_problems where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('audit_log', 'select', '{admin}',
    'select count(*) from public.audit_log where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('audit_log', 'insert', '{}',

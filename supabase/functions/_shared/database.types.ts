@@ -368,6 +368,71 @@ export type Database = {
           },
         ];
       };
+      delivery_problems: {
+        Row: {
+          created_at: string;
+          error_code: number;
+          id: number;
+          kind: string;
+          lead_id: string | null;
+          message_id: string;
+          occurred_at: string;
+          org_id: string;
+          phone_number_id: string | null;
+        };
+        Insert: {
+          created_at?: string;
+          error_code: number;
+          id?: never;
+          kind: string;
+          lead_id?: string | null;
+          message_id: string;
+          occurred_at: string;
+          org_id: string;
+          phone_number_id?: string | null;
+        };
+        Update: {
+          created_at?: string;
+          error_code?: number;
+          id?: never;
+          kind?: string;
+          lead_id?: string | null;
+          message_id?: string;
+          occurred_at?: string;
+          org_id?: string;
+          phone_number_id?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "delivery_problems_lead_fkey";
+            columns: ["org_id", "lead_id"];
+            isOneToOne: false;
+            referencedRelation: "leads";
+            referencedColumns: ["org_id", "id"];
+          },
+          {
+            foreignKeyName: "delivery_problems_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: true;
+            referencedRelation: "messages";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "delivery_problems_org_id_fkey";
+            columns: ["org_id"];
+            isOneToOne: false;
+            referencedRelation: "organizations";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "delivery_problems_phone_number_fkey";
+            columns: ["org_id", "phone_number_id"];
+            isOneToOne: false;
+            referencedRelation: "phone_numbers";
+            referencedColumns: ["org_id", "id"];
+          },
+        ];
+      };
       invitations: {
         Row: {
           accepted_at: string | null;
@@ -744,6 +809,7 @@ export type Database = {
       };
       messages: {
         Row: {
+          auto_reply: string | null;
           body: string | null;
           campaign_id: string | null;
           campaign_target_id: number | null;
@@ -759,6 +825,7 @@ export type Database = {
           failed_at: string | null;
           from_phone: string;
           id: string;
+          intent: string | null;
           lead_id: string | null;
           lease_expires_at: string | null;
           not_before: string | null;
@@ -773,12 +840,14 @@ export type Database = {
           sent_at: string | null;
           sent_by: string | null;
           status: Database["public"]["Enums"]["message_status"];
+          status_times: Json;
           template_variant_id: string | null;
           to_phone: string;
           twilio_sid: string | null;
           updated_at: string;
         };
         Insert: {
+          auto_reply?: string | null;
           body?: string | null;
           campaign_id?: string | null;
           campaign_target_id?: number | null;
@@ -794,6 +863,7 @@ export type Database = {
           failed_at?: string | null;
           from_phone: string;
           id?: string;
+          intent?: string | null;
           lead_id?: string | null;
           lease_expires_at?: string | null;
           not_before?: string | null;
@@ -808,12 +878,14 @@ export type Database = {
           sent_at?: string | null;
           sent_by?: string | null;
           status: Database["public"]["Enums"]["message_status"];
+          status_times?: Json;
           template_variant_id?: string | null;
           to_phone: string;
           twilio_sid?: string | null;
           updated_at?: string;
         };
         Update: {
+          auto_reply?: string | null;
           body?: string | null;
           campaign_id?: string | null;
           campaign_target_id?: number | null;
@@ -829,6 +901,7 @@ export type Database = {
           failed_at?: string | null;
           from_phone?: string;
           id?: string;
+          intent?: string | null;
           lead_id?: string | null;
           lease_expires_at?: string | null;
           not_before?: string | null;
@@ -843,6 +916,7 @@ export type Database = {
           sent_at?: string | null;
           sent_by?: string | null;
           status?: Database["public"]["Enums"]["message_status"];
+          status_times?: Json;
           template_variant_id?: string | null;
           to_phone?: string;
           twilio_sid?: string | null;
@@ -913,11 +987,13 @@ export type Database = {
           campaign_message_interval: string;
           created_at: string;
           default_country: string;
+          help_text: string | null;
           id: string;
           lead_daily_cap: number | null;
           max_messages_per_minute: number | null;
           max_segments: number;
           name: string;
+          opt_out_keywords: string[];
           opt_out_text: string;
           slug: string;
           smart_encoding: boolean;
@@ -928,11 +1004,13 @@ export type Database = {
           campaign_message_interval?: string;
           created_at?: string;
           default_country?: string;
+          help_text?: string | null;
           id?: string;
           lead_daily_cap?: number | null;
           max_messages_per_minute?: number | null;
           max_segments?: number;
           name: string;
+          opt_out_keywords?: string[];
           opt_out_text?: string;
           slug: string;
           smart_encoding?: boolean;
@@ -943,11 +1021,13 @@ export type Database = {
           campaign_message_interval?: string;
           created_at?: string;
           default_country?: string;
+          help_text?: string | null;
           id?: string;
           lead_daily_cap?: number | null;
           max_messages_per_minute?: number | null;
           max_segments?: number;
           name?: string;
+          opt_out_keywords?: string[];
           opt_out_text?: string;
           slug?: string;
           smart_encoding?: boolean;
@@ -1253,11 +1333,13 @@ export type Database = {
           campaign_message_interval: string;
           created_at: string;
           default_country: string;
+          help_text: string | null;
           id: string;
           lead_daily_cap: number | null;
           max_messages_per_minute: number | null;
           max_segments: number;
           name: string;
+          opt_out_keywords: string[];
           opt_out_text: string;
           slug: string;
           smart_encoding: boolean;

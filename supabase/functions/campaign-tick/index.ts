@@ -3,14 +3,21 @@
  * through pg_net with `Authorization: Bearer <CAMPAIGN_TICK_SECRET>` (the same secret is
  * kept in Vault for the cron job; verify_jwt = false). One call is one tick (tick.ts):
  * claims, sends through Twilio on each message's slot, records outcomes, and answers
- * what it did.
+ * what it did. The body may shorten the tick's budget (`{"budget_ms": 5000}`: what a
+ * reply's database webhook asks for).
  */
 import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import { z } from "zod";
 import { createDb } from "../_shared/db.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
-import { notFoundHandler, onAppError, UnauthorizedError } from "../_shared/errors.ts";
+import {
+  BadRequestError,
+  notFoundHandler,
+  onAppError,
+  UnauthorizedError,
+  ValidationError,
+} from "../_shared/errors.ts";
 import { requestLogger } from "../_shared/log.ts";
 import { runTick } from "./tick.ts";
 import { createTickStore } from "./tick-store.ts";
@@ -51,14 +58,38 @@ function authorized(header: string | undefined): boolean {
   return token.length === secret.length && timingSafeEqual(token, secret);
 }
 
+/**
+ * The request's body: `{}` from cron (the whole budget), `{"budget_ms": 5000}` from the
+ * database webhook a reply fires (a short tick that sends it right away).
+ */
+const tickBody = z.object({
+  budget_ms: z.number().int().min(1_000).max(140_000).default(140_000),
+});
+
+async function tickRequest(req: Request): Promise<z.infer<typeof tickBody>> {
+  const text = await req.text();
+  let json: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new BadRequestError('the body must be JSON, e.g. {} or {"budget_ms": 5000}');
+    }
+  }
+  const parsed = tickBody.safeParse(json);
+  if (!parsed.success) throw new ValidationError(parsed.error, "invalid tick request");
+  return parsed.data;
+}
+
 const app = new Hono().basePath("/campaign-tick");
 app.use(requestLogger());
 app.post("/", async (c) => {
   if (!authorized(c.req.header("authorization"))) {
     throw new UnauthorizedError("the campaign tick needs its service secret");
   }
+  const budgetMs = Math.min(env.TICK_BUDGET_MS, (await tickRequest(c.req.raw)).budget_ms);
   const report = await runTick(store, twilio, {
-    budgetMs: env.TICK_BUDGET_MS,
+    budgetMs,
     batchSize: env.TICK_BATCH_SIZE,
     concurrency: env.TICK_CONCURRENCY,
     lookaheadMs: env.TICK_LOOKAHEAD_MS,

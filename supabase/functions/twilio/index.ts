@@ -1,0 +1,80 @@
+/**
+ * Edge Function `twilio`: the endpoints Twilio calls (verify_jwt = false: Twilio's
+ * signature instead of a user token, checked before anything else is read).
+ *
+ * - POST /functions/v1/twilio/inbound: an incoming message. `private.receive_inbound`
+ *   records it (lead and conversation found or created) and runs the keyword engine;
+ *   a STOP, START or HELP is answered in the TwiML response.
+ * - POST /functions/v1/twilio/status: a status callback. `private.record_message_status`
+ *   moves the status forward only and maps error codes.
+ *
+ * Both are idempotent on MessageSid (Twilio retries and duplicates) and answer 200 for
+ * numbers and messages we do not know (logged), so Twilio does not retry them.
+ */
+import { Hono } from "hono";
+import { createDb } from "../_shared/db.ts";
+import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
+import { notFoundHandler, onAppError, ValidationError } from "../_shared/errors.ts";
+import { type LogVariables, maskPhone, requestLogger } from "../_shared/log.ts";
+import { inboundParams, statusParams } from "./params.ts";
+import { type SignedVariables, verifyTwilioSignature } from "./signature.ts";
+import { twiml } from "./twiml.ts";
+import type { z } from "zod";
+
+const env = loadEnv(baseEnvSchema.extend(twilioEnvSchema.shape));
+const db = createDb({ url: env.SUPABASE_DB_URL, max: 4 });
+
+const app = new Hono<{ Variables: LogVariables & SignedVariables }>().basePath("/twilio");
+app.use(requestLogger());
+app.use(verifyTwilioSignature(env.TWILIO_AUTH_TOKEN, env.PUBLIC_BASE_URL ?? env.SUPABASE_URL));
+
+function read<T extends z.ZodType>(schema: T, params: Record<string, string>): z.infer<T> {
+  const parsed = schema.safeParse(params);
+  if (!parsed.success) throw new ValidationError(parsed.error, "invalid Twilio parameters");
+  return parsed.data;
+}
+
+function xml(body: string): Response {
+  return new Response(body, { headers: { "content-type": "text/xml; charset=utf-8" } });
+}
+
+app.post("/inbound", async (c) => {
+  const p = read(inboundParams, c.get("params"));
+  const [row] = await db.asSystem((tx) =>
+    tx<{ outcome: string; intent: string | null; reply: string | null }[]>`
+      select outcome, intent, reply
+      from private.receive_inbound(${p.MessageSid}, ${p.From}, ${p.To}, ${p.Body})`
+  );
+  const fields = {
+    outcome: row.outcome,
+    intent: row.intent,
+    sid: p.MessageSid,
+    from: maskPhone(p.From),
+    to: maskPhone(p.To),
+  };
+  if (row.outcome === "received" || row.outcome === "duplicate") {
+    c.get("log").info("inbound message", fields);
+  } else c.get("log").warn("inbound message not recorded", fields);
+  return xml(twiml(row.reply));
+});
+
+app.post("/status", async (c) => {
+  const p = read(statusParams, c.get("params"));
+  const [row] = await db.asSystem((tx) =>
+    tx<{ outcome: string }[]>`
+      select private.record_message_status(${p.MessageSid}, ${p.MessageStatus},
+        ${p.ErrorCode}::integer, ${p.ErrorMessage}) as outcome`
+  );
+  if (row.outcome === "unknown") {
+    c.get("log").warn("status callback for an unknown message", {
+      sid: p.MessageSid,
+      status: p.MessageStatus,
+    });
+  }
+  return xml(twiml(null));
+});
+
+app.notFound(notFoundHandler);
+app.onError(onAppError);
+
+Deno.serve(app.fetch);
