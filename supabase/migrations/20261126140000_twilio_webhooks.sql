@@ -130,10 +130,12 @@ comment on function private.standard_opt_out_keywords() is
 -- from a recipient who opted out), 'help' (HELP, INFO), or null (a message for the
 -- operators). An opt-out is recognised:
 --   1. as the whole reply, give or take politeness ("STOP", "Stop please!", "unsubscribe
---      me", "END.") — the standard keywords and the organization's own;
+--      me", "END.", "Remove", "unsub") — the standard keywords and the organization's own;
 --   2. in words a reasonable person reads as revocation, anywhere in the reply ("please
---      stop texting me", "remove me from your list", "don't text me again", "wrong
---      number", "no more messages", "leave me alone");
+--      stop with all these texts", "remove me from your list", "don't text me again", "I
+--      don't want these texts", "wrong number", "no more messages", "leave me alone", "I
+--      already opted out", "cease and desist"), or a reply that opens or closes with STOP
+--      however long it is ("STOP I already bought a house"; not "is it near a bus stop");
 --   3. in a short reply (six words at most) that holds one of the unambiguous keywords
 --      (stop, stopall, unsubscribe, revoke, opt out; "stop by" is not one), or, when the
 --      reply is not a question, end, quit or cancel within four words ("ok END" but not
@@ -168,8 +170,8 @@ begin
   );
 
   -- 1. A keyword as the whole reply.
-  if core = any (private.standard_opt_out_keywords()) or core = any (custom)
-    or reply = any (custom) then
+  if core = any (private.standard_opt_out_keywords()) or core in ('remove', 'unsub')
+    or core = any (custom) or reply = any (custom) then
     return 'opt_out';
   end if;
   if core in ('start', 'unstop') or (opted_out and core in ('yes', 'y')) then
@@ -180,11 +182,19 @@ begin
   end if;
 
   -- 2. Revocation in so many words.
-  if reply ~ '\m(stop|quit|cease|end)( (it|all|the|these|your|those|this))? (texting|txting|texts|text|txts|messaging|messages|msgs|msging|sending|contacting|calling|bothering|spamming|harassing)\M'
-    or reply ~ '\m(remove|delete|take|unsubscribe|drop|erase) (me|my number|my phone|this number|my info)\M'
-    or reply ~ '\m(dont|do not|never|stop|no) (ever )?(text|txt|message|msg|contact|call|send|sms|texting)( me| this number| again| anymore)\M'
+  if reply ~ '\m(stop|quit|cease)(?! (by|in|over|at|past|for|through)\M)( \w+){0,3} (texting|txting|texts|text|txts|messaging|messages|msgs|msging|sending|contacting|calling|bothering|spamming|harassing)\M'
+    or reply ~ '\mend( (it|all|the|these|your|those|this))? (texting|txting|texts|text|txts|messaging|messages|msgs|msging|sending|contacting|calling|bothering|spamming|harassing)\M'
+    or reply ~ '\m(remove|delete|unsubscribe|erase) (me|my number|my phone|this number|my info)\M'
+    or reply ~ '\m(take|drop) (me|my number|my phone|this number|my info) (off|from|out)\M'
+    or reply ~ '\m(dont|do not|never|stop) (ever )?(text|txt|message|msg|contact|call|send|sms|texting)(( me| this number| again| anymore)\M|$)'
     or reply ~ '\mno (more )?(texts|txts|messages|msgs|texting|sms)\M'
-    or reply ~ '\m(leave me alone|wrong number|wrong person|wrong phone|lose my number|not my number|opt me out|opt out|optout|unsubscribe|stopall|stop all|revoke)\M'
+    or reply ~ '\m(dont|do not) want (any more |anymore |any |more |these |your |those |the )?(texts|txts|messages|msgs|texting|sms|calls)\M'
+    or reply ~ '\m(leave me alone|wrong number|wrong person|wrong phone|lose my number|not my number|opt(ed)? (me )?out|optout|unsubscrib\w*|unsub|stopall|stop all|revoke|cease and desist)\M'
+    -- A reply that opens or closes with the keyword, however long ("STOP I already bought
+    -- a house", "why do you keep texting me? Stop."), but not a bus stop.
+    or reply ~ '^(stop|stopall|unsubscribe|revoke|opt out|optout)\M(?! (by|in|over|at|past|for|through)\M)'
+    or reply ~ '(?<!\m(bus|pit|truck|rest|next|last|first|full|one) )\mstop$'
+    or lower(coalesce(body, '')) ~ '\mwrong\s*(#|num\M|no\M)'
   then
     return 'opt_out';
   end if;
@@ -195,7 +205,7 @@ begin
   end if;
 
   -- 3. A keyword inside a short reply.
-  if cardinality(words) <= 6 and reply ~ '\mstop\M(?! (by|in|over|at|past|for|through))' then
+  if cardinality(words) <= 6 and reply ~ '(?<!\m(bus|pit|truck|rest|next|last|first|full|one) )\mstop\M(?! (by|in|over|at|past|for|through))' then
     return 'opt_out';
   end if;
   if cardinality(words) <= 4 and strpos(coalesce(body, ''), '?') = 0
