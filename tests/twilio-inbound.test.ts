@@ -255,6 +255,50 @@ Deno.test("inbound: the organization's own keywords opt out too", async () => {
   });
 });
 
+Deno.test("inbound: twenty STOPs at once, from leads and strangers, all opt out", async () => {
+  await withOrg(async (o) => {
+    // Strangers' leads are created (a lead write takes the suppression lock shared) in the
+    // same transactions that suppress (which take it exclusively): none may deadlock.
+    const phones = [
+      ...o.leads,
+      ...Array.from(
+        { length: 16 },
+        (_, i) => `${o.number.slice(0, -4)}5${String(i).padStart(3, "0")}`,
+      ),
+    ];
+    const answers = await Promise.all(
+      phones.map((p, i) =>
+        postWebhook("inbound", inboundParams(p, o.number, i % 2 ? "STOP" : "unsubscribe"))
+      ),
+    );
+    assert.deepEqual(answers.map((a) => a.status), phones.map(() => 200));
+    const [{ n }] = await sql`
+      select count(*)::int as n from public.suppressions
+      where org_id = ${o.org} and source = 'recipient_stop' and lifted_at is null`;
+    assert.equal(n, phones.length);
+  });
+});
+
+Deno.test("inbound: a number the organization does not text keeps its message and its STOP", async () => {
+  await withOrg(async (o) => {
+    const foreign = "+447700900123";
+    const answer = await postWebhook("inbound", inboundParams(foreign, o.number, "STOP"));
+    assert.equal(answer.status, 200, answer.text);
+    assert.match(twimlMessage(answer.text)!, /unsubscribed/);
+    const [row] = await sql`
+      select m.lead_id, m.conversation_id, m.intent,
+        (select count(*)::int from public.suppressions s
+         where s.org_id = ${o.org} and s.phone = ${foreign} and s.lifted_at is null) as stops
+      from public.messages m where m.org_id = ${o.org} and m.from_phone = ${foreign}`;
+    assert.deepEqual({ ...row }, {
+      lead_id: null,
+      conversation_id: null,
+      intent: "opt_out",
+      stops: 1,
+    });
+  });
+});
+
 Deno.test({
   name: "inbound: close the connection",
   fn: () => sql.end(),

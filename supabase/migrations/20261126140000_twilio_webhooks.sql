@@ -320,22 +320,12 @@ begin
     return;
   end if;
 
-  -- The lead, created when a stranger writes first.
-  select l.id, l.status into lead_id, lead_status from public.leads l
-  where l.org_id = org.id and l.phone = from_phone;
-  if lead_id is null then
-    insert into public.leads (org_id, phone, status, notes)
-    values (org.id, from_phone, 'replied', 'Created by an inbound message')
-    on conflict (org_id, phone) do nothing
-    returning id, status into lead_id, lead_status;
-    if lead_id is null then
-      select l.id, l.status into lead_id, lead_status from public.leads l
-      where l.org_id = org.id and l.phone = from_phone;
-    end if;
-  elsif lead_status in ('new', 'contacted') then
-    update public.leads l set status = 'replied' where l.id = lead_id;
+  -- A keyword changes suppressions: take the organization's suppression lock before any
+  -- lead write (which takes it shared), so two STOPs at once queue instead of deadlocking
+  -- on the upgrade. (YES is an opt-in only from someone opted out: decided under the lock.)
+  if private.reply_intent(text_in, org.opt_out_keywords, true) in ('opt_out', 'opt_in') then
+    perform pg_catalog.pg_advisory_xact_lock(private.suppression_lock_key(org.id));
   end if;
-
   opted_out := exists (
     select 1 from public.suppressions s
     where s.org_id = org.id and s.phone = from_phone and s.source = 'recipient_stop'
@@ -343,6 +333,27 @@ begin
   );
   meaning := private.reply_intent(text_in, org.opt_out_keywords, opted_out);
   answer := private.keyword_reply(org, meaning);
+
+  -- The lead, created when a stranger writes first. A number the organization does not
+  -- text (another country) gets no lead: its message is kept, its keywords honoured.
+  select l.id, l.status into lead_id, lead_status from public.leads l
+  where l.org_id = org.id and l.phone = from_phone;
+  if lead_id is null then
+    begin
+      insert into public.leads (org_id, phone, status, notes)
+      values (org.id, from_phone, 'replied', 'Created by an inbound message')
+      on conflict (org_id, phone) do nothing
+      returning id, status into lead_id, lead_status;
+    exception when sqlstate '22023' then
+      lead_id := null;
+    end;
+    if lead_id is null then
+      select l.id, l.status into lead_id, lead_status from public.leads l
+      where l.org_id = org.id and l.phone = from_phone;
+    end if;
+  elsif lead_status in ('new', 'contacted') then
+    update public.leads l set status = 'replied' where l.id = lead_id;
+  end if;
 
   if meaning = 'opt_out' then
     -- The suppression takes the organization's suppression lock: a claim in progress
@@ -376,14 +387,16 @@ begin
   end if;
 
   -- The thread: one per lead and number, reopened, one more unread message.
-  insert into public.conversations as c
-    (org_id, lead_id, phone_number_id, unread_count, last_message_at, status)
-  values (org.id, lead_id, num.id, 1, at, 'open')
-  on conflict on constraint conversations_lead_number_key do update
-  set unread_count = c.unread_count + 1,
-      last_message_at = greatest(c.last_message_at, excluded.last_message_at),
-      status = 'open'
-  returning c.id into conversation;
+  if lead_id is not null then
+    insert into public.conversations as c
+      (org_id, lead_id, phone_number_id, unread_count, last_message_at, status)
+    values (org.id, lead_id, num.id, 1, at, 'open')
+    on conflict on constraint conversations_lead_number_key do update
+    set unread_count = c.unread_count + 1,
+        last_message_at = greatest(c.last_message_at, excluded.last_message_at),
+        status = 'open'
+    returning c.id into conversation;
+  end if;
 
   insert into public.messages (org_id, direction, conversation_id, lead_id, phone_number_id,
     from_phone, to_phone, body, twilio_sid, status, received_at, created_at, intent,
