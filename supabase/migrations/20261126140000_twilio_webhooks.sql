@@ -595,9 +595,6 @@ declare
   url text;
   secret text;
 begin
-  if not exists (select 1 from new_rows n where n.send_state = 'waiting') then
-    return null;
-  end if;
   update private.sender_wakeups w set last_at = now()
   where w.id and w.last_at < now() - interval '1 second';
   if not found then
@@ -625,9 +622,10 @@ comment on function private.wake_sender_for_replies() is
   'Database webhook: a member''s reply posts a 5-second campaign-tick (pg_net, URL and
    secret from Vault) so it goes out within seconds; at most one a second.';
 
+-- Row-level with a WHEN clause: campaign and inbound messages never call the function.
 create trigger messages_wake_sender after insert on public.messages
-  referencing new table as new_rows
-  for each statement execute function private.wake_sender_for_replies();
+  for each row when (new.send_state = 'waiting')
+  execute function private.wake_sender_for_replies();
 
 -- -----------------------------------------------------------------------------
 -- Grants
