@@ -172,7 +172,8 @@ Deno.test({
 });
 
 // Regression (Retry-After ignored), fixed since; what this test saw before the fix:
-// twilio-client reads Retry-After into `retryAfterMs` and backoff.ts says a retry is "never
+// twilio-client reads Retry-After into `retryAfterMs` and the tick's backoff module (since
+// removed: SQL's private.retry_at decides) said a retry is "never
 // sooner than the server's Retry-After", but tick-store drops `retryAfterMs` and
 // private.record_send_failure schedules the retry 30 s after the first attempt whatever Twilio
 // asked: a 429 with Retry-After: 120 is retried after 30 s.

@@ -6,7 +6,7 @@
  * form-encoded POST. Nothing here logs; the caller logs results through `_shared/log.ts`
  * (Twilio's messages can quote the recipient's number).
  */
-import { parseRetryAfter } from "./backoff.ts";
+import { parseRetryAfter } from "./retry-after.ts";
 import { classifyTwilioError, type FailureClass, type FailureScope } from "./twilio-error-codes.ts";
 
 export type { FailureClass, FailureScope } from "./twilio-error-codes.ts";

@@ -12,7 +12,7 @@
  * - `invalid_recipient`: this number cannot get SMS from us; fail the target, no retry.
  * - `rejected`: Twilio refused this one message (its body, its country…); fail the
  *   target, keep sending others.
- * - `retry`: nothing was sent; try again later (see backoff.ts).
+ * - `retry`: nothing was sent; try again later (when: `private.retry_at` in SQL).
  * - `fatal_config`: our account, credentials or sender are wrong; stop sending from that
  *   number (or account) and leave its targets pending for after the fix.
  * - `unknown_outcome`: the request may have reached Twilio and created a message; the
