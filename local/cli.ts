@@ -2,12 +2,15 @@
  * `npm start | up | down | token | psql | gen:types | gen:time-zones | test` land here (through
  * local/run.mjs, which first installs what is missing).
  */
+import postgres from "postgres";
 import { profile } from "./profiles.ts";
 import { down, loadOrCreateKeys, readEnvFile, seededUsers, type StackInfo, up } from "./stack.ts";
 import { mintUserToken } from "./keys.ts";
 import { dbUrl, postgresRunning } from "./postgres.ts";
 import { TYPES_FILE, writeDatabaseTypes } from "./db-types.ts";
 import { runTests } from "./test-run.ts";
+import { LiveScreen, watchCampaigns } from "./campaign-view.ts";
+import { startDemo } from "./demo-campaign.ts";
 
 const dev = profile("dev");
 const say = (line: string) => console.error(`» ${line}`);
@@ -39,8 +42,10 @@ async function printBanner(info: StackInfo): Promise<void> {
 }
 
 /**
- * npm start: the stack in the foreground. Ctrl-C at any moment (during start-up too)
- * stops every process this command started; so does a service that dies.
+ * npm start: the stack in the foreground, running the seeded campaign against the Twilio
+ * sandbox (demo-campaign.ts) with a live view of every running campaign below the
+ * services' log (campaign-view.ts). Ctrl-C at any moment (during start-up too) stops
+ * every process this command started; so does a service that dies.
  */
 async function start(): Promise<void> {
   const interrupted = new AbortController();
@@ -53,10 +58,30 @@ async function start(): Promise<void> {
   Deno.addSignalListener("SIGTERM", onSignal("terminated"));
   // Closing the terminal: Postgres runs detached (pg_ctl), so it must be stopped by us.
   Deno.addSignalListener("SIGHUP", onSignal("terminal closed"));
+  // Services' lines go above the live view's bars.
+  const screen = new LiveScreen(Deno.stdout);
+  const output = { stdout: screen.sink(Deno.stdout), stderr: screen.sink(Deno.stderr) };
   // up() stops whatever it started when it fails or is interrupted.
-  const info = await up(dev, { detached: false, say, signal: interrupted.signal });
+  const info = await up(dev, { detached: false, say, signal: interrupted.signal, output });
   await printBanner(info);
+  const shown = await startDemo(dev, info.env, say).catch((error) => {
+    say(`the demo campaign could not run: ${error instanceof Error ? error.message : error}`);
+    return [];
+  });
   say("Ctrl-C stops every process this command started");
+  const viewStop = new AbortController();
+  const sql = postgres(info.env.SUPABASE_DB_URL, {
+    max: 1,
+    onnotice: () => {},
+    connection: { application_name: "npm start live view" },
+  });
+  const view = watchCampaigns({
+    sql,
+    screen,
+    signal: viewStop.signal,
+    campaigns: shown,
+    color: screen.isTerminal && Deno.env.get("NO_COLOR") === undefined,
+  });
   const stopRequested = new Promise<void>((resolve) => {
     if (interrupted.signal.aborted) resolve();
     interrupted.signal.addEventListener("abort", () => resolve());
@@ -70,6 +95,10 @@ async function start(): Promise<void> {
       }
     }),
   ]);
+  viewStop.abort();
+  await view;
+  await sql.end({ timeout: 1 });
+  screen.release();
   say(`${reason}: stopping`);
   await down(dev);
   say("stopped");
@@ -110,7 +139,15 @@ async function genTypes(): Promise<void> {
 async function bench(): Promise<number> {
   if (!(await postgresRunning(dev))) throw new Error("the dev stack is not running: npm run up");
   let failed = 0;
-  for (const script of ["cold-start.ts", "rls-leads.ts", "lead-import.ts", "campaign-sender.ts"]) {
+  for (
+    const script of [
+      "cold-start.ts",
+      "rls-leads.ts",
+      "lead-import.ts",
+      "campaign-sender.ts",
+      "twilio-status.ts",
+    ]
+  ) {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",

@@ -13,6 +13,17 @@ export interface ServiceSpec {
   denoArgs?: readonly string[];
 }
 
+/** Where a foreground service's output goes (default: our stdout and stderr). */
+export interface ServiceOutput {
+  stdout: LineSink;
+  stderr: LineSink;
+}
+
+/** Receives whole lines. */
+export interface LineSink {
+  writeSync(p: Uint8Array): number;
+}
+
 export interface RunningService {
   name: string;
   pid: number;
@@ -25,9 +36,15 @@ const localDir = new URL(".", import.meta.url);
 /**
  * Starts one service. `detached` (npm run up) puts it in its own session with its
  * output in the profile's log folder, so it outlives the command that started it;
- * otherwise (npm start, npm test) its lines are prefixed with its name on our output.
+ * otherwise (npm start, npm test) its lines are prefixed with its name on our output (or
+ * on `output`: npm start prints them above its live view).
  */
-export function spawnService(p: Profile, spec: ServiceSpec, detached: boolean): RunningService {
+export function spawnService(
+  p: Profile,
+  spec: ServiceSpec,
+  detached: boolean,
+  output: ServiceOutput = { stdout: Deno.stdout, stderr: Deno.stderr },
+): RunningService {
   const script = new URL(spec.script, localDir).pathname;
   const denoArgs = ["run", "--allow-all", "--quiet", ...(spec.denoArgs ?? []), script];
   const env = { ...spec.env, NO_COLOR: "1" };
@@ -59,15 +76,15 @@ export function spawnService(p: Profile, spec: ServiceSpec, detached: boolean): 
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  void prefixLines(child.stdout, spec.name, Deno.stdout);
-  void prefixLines(child.stderr, spec.name, Deno.stderr);
+  void prefixLines(child.stdout, spec.name, output.stdout);
+  void prefixLines(child.stderr, spec.name, output.stderr);
   return { name: spec.name, pid: child.pid, script, status: child.status };
 }
 
 async function prefixLines(
   stream: ReadableStream<Uint8Array>,
   name: string,
-  sink: { writeSync(p: Uint8Array): number },
+  sink: LineSink,
 ): Promise<void> {
   const encoder = new TextEncoder();
   let pending = "";

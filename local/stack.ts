@@ -16,7 +16,13 @@ import {
   stopPostgres,
 } from "./postgres.ts";
 import { type Profile, repoRoot } from "./profiles.ts";
-import { type RunningService, type ServiceSpec, spawnService, stopProcess } from "./services.ts";
+import {
+  type RunningService,
+  type ServiceOutput,
+  type ServiceSpec,
+  spawnService,
+  stopProcess,
+} from "./services.ts";
 import { WORKER_APPLICATION_NAME } from "./pg-net-worker.ts";
 
 export interface StackInfo {
@@ -178,6 +184,8 @@ export interface UpOptions {
   say?: (line: string) => void;
   /** Aborted by Ctrl-C during start-up: up() stops what it started and rejects. */
   signal?: AbortSignal;
+  /** Where foreground services' lines go (default: our stdout and stderr). */
+  output?: ServiceOutput;
 }
 
 /** Starts the stack; on any failure or interruption, stops whatever it had started. */
@@ -232,7 +240,7 @@ async function bringUp(p: Profile, opts: UpOptions): Promise<StackInfo> {
   ];
   const services: RunningService[] = [];
   for (const spec of specs) {
-    services.push(spawnService(p, spec, opts.detached));
+    services.push(spawnService(p, spec, opts.detached, opts.output));
     // Recorded one by one, so an interrupted start-up can still stop each of them.
     await Deno.writeTextFile(
       p.pidsFile,

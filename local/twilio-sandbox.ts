@@ -5,7 +5,8 @@
  * the code they run in production: the sandbox accepts `CreateMessage` with Twilio's
  * authentication, validation and error codes, answers with Twilio's Message resource,
  * and then plays a carrier, posting signed status callbacks (with configurable
- * latency, failures, duplicates and reordering). `/_sandbox/*` lets tests steer it,
+ * latency, failures, duplicates and reordering) and, when asked to, the recipients'
+ * replies (questions and opt-outs). `/_sandbox/*` lets tests steer it,
  * inspect what was sent and inject incoming messages. Modules are in
  * `twilio-sandbox/`.
  *

@@ -92,3 +92,26 @@ Deno.test("db.asSystem: runs as sms_system, without claims and without RLS bypas
     await db.end();
   }
 });
+
+Deno.test("db with systemSessions: plain queries run as sms_system, with its rights only", async () => {
+  const db = createDb({ url: stackEnv().SUPABASE_DB_URL, max: 1, systemSessions: true });
+  try {
+    const [who] = await db.sql`select current_user as role, session_user as login`;
+    assert.deepEqual({ ...who }, { role: "sms_system", login: "postgres" });
+    await assert.rejects(
+      db.sql`update public.organizations set name = 'Acme Renamed' where slug = 'acme'`,
+      (error: { code?: string }) => error.code === "42501",
+    );
+    const [status] = await db.sql`
+      select private.record_message_status('SM' || md5('no such message'), 'delivered') as s`;
+    assert.equal(status.s, "unknown", "the webhook functions are its to call");
+    // A user's transaction on the same pool still takes the user's role and claims.
+    const role = await db.asUser(claimsFor("viewer@acme.test"), async (tx) => {
+      const [row] = await tx`select current_user as role`;
+      return row.role;
+    });
+    assert.equal(role, "authenticated");
+  } finally {
+    await db.end();
+  }
+});

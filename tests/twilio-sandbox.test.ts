@@ -13,6 +13,11 @@ import {
   type TwilioSandbox,
   twilioSignature,
 } from "../local/twilio-sandbox.ts";
+import {
+  isTwilioOptOut,
+  OPT_OUT_REPLIES,
+  QUESTION_REPLIES,
+} from "../local/twilio-sandbox/replies.ts";
 
 const ACCOUNT_SID = "AC" + "5f0e".repeat(8);
 const OTHER_ACCOUNT_SID = "AC" + "0".repeat(32);
@@ -936,6 +941,10 @@ Deno.test("config changes are validated and name the offending field", async () 
       [{ retry_after_seconds: -1 }, "retry_after_seconds"],
       [{ server_error_rate: 2 }, "server_error_rate"],
       [{ response_delay_ms: 60_001 }, "response_delay_ms"],
+      [{ reply_rate: 1.5 }, "reply_rate"],
+      [{ stop_share: "half" }, "stop_share"],
+      [{ reply_delay_ms: { min: 10, max: 5 } }, "reply_delay_ms.min"],
+      [{ reply_delay_ms: { min: 0, max: 3_600_001 } }, "reply_delay_ms.max"],
     ];
     for (const [config, field] of cases) {
       const reply = await h.configure(config);
@@ -967,10 +976,13 @@ Deno.test("config changes are validated and name the offending field", async () 
       "opted_out",
       "out_of_order",
       "rate_limit_429",
+      "reply_delay_ms",
+      "reply_rate",
       "response_delay_ms",
       "retry_after_seconds",
       "seed",
       "server_error_rate",
+      "stop_share",
     ]);
   });
 });
@@ -1086,4 +1098,245 @@ Deno.test("the extracted Twilio schemas equal Twilio's full OpenAPI file, where 
   for (const [name, schema] of Object.entries(extract)) {
     assert.deepEqual(schema, fullSchemas[name], `schema ${name} differs from Twilio's`);
   }
+});
+
+// ---------------------------------------------------------------------------------
+// Simulated replies
+// ---------------------------------------------------------------------------------
+
+/** Recipients +1555123010x, one per message. */
+function recipients(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `+1555123${String(100 + i).padStart(4, "0")}`);
+}
+
+function inboundWebhooks(receiver: Receiver): Received[] {
+  return receiver.received.filter((r) => r.path === "/twilio/inbound");
+}
+
+/** Fast replies to the receiver's /twilio/inbound. */
+function replyConfig(h: Harness, extra: JsonObject): JsonObject {
+  return {
+    inbound_url: `${h.receiver.url}/twilio/inbound`,
+    reply_delay_ms: { min: 1, max: 5 },
+    ...extra,
+  };
+}
+
+Deno.test("reply_rate 1: every delivered message gets a signed reply, after its delivery", async () => {
+  await withHarness({}, async (h) => {
+    assert.equal((await h.configure(replyConfig(h, { reply_rate: 1, stop_share: 0 }))).status, 200);
+    const statusUrl = `${h.receiver.url}/status`;
+    const delivered = recipients(4);
+    const sids: string[] = [];
+    for (const to of delivered) {
+      const sent = await h.send({
+        To: to,
+        From: FROM,
+        Body: "Open house Saturday",
+        StatusCallback: statusUrl,
+      });
+      sids.push(sent.json.sid as string);
+    }
+    // Messages that are not delivered get no reply.
+    await h.configure({ delivery_rate: 0, error_mix: { "30003": 1 } });
+    const undelivered = ["+15551239001", "+15551239002"];
+    const lost: string[] = [];
+    for (const to of undelivered) {
+      lost.push(
+        (await h.send({ To: to, From: FROM, Body: "hi", StatusCallback: statusUrl })).json
+          .sid as string,
+      );
+    }
+
+    const replies = await waitFor(() => {
+      const got = inboundWebhooks(h.receiver);
+      return got.length === delivered.length && got;
+    }, "a reply to each delivered message");
+    for (const sid of lost) assert.equal((await waitForFinal(h, sid)).status, "undelivered");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(
+      inboundWebhooks(h.receiver).length,
+      delivered.length,
+      "no reply to undelivered ones",
+    );
+
+    assert.deepEqual(replies.map((r) => r.params.From).sort(), delivered);
+    for (const reply of replies) {
+      assert.ok(signatureValid(reply), "signed like Twilio's incoming-message webhook");
+      assert.equal(reply.params.To, FROM);
+      assert.equal(reply.params.SmsStatus, "received");
+      assert.equal(reply.params.AccountSid, ACCOUNT_SID);
+      assert.match(reply.params.MessageSid, /^SM[0-9a-f]{32}$/);
+      assert.ok(QUESTION_REPLIES.includes(reply.params.Body), reply.params.Body);
+      // The recipient answers what reached them: after the delivered callback.
+      const at = h.receiver.received.indexOf(reply);
+      const deliveredAt = h.receiver.received.findIndex((r) =>
+        r.params.To === reply.params.From && r.params.MessageStatus === "delivered"
+      );
+      assert.ok(deliveredAt >= 0 && deliveredAt < at, "the reply follows the delivery");
+    }
+
+    const listed = (await h.call("/_sandbox/messages")).json.messages as JsonObject[];
+    for (const message of listed) {
+      const reply = message.reply as JsonObject | null;
+      if (lost.includes(message.sid as string)) {
+        assert.equal(reply, null);
+        continue;
+      }
+      assert.ok(reply, `message ${message.sid} lists its reply`);
+      const webhook = replies.find((r) => r.params.From === message.to)!;
+      assert.equal(reply.sid, webhook.params.MessageSid);
+      assert.equal(reply.body, webhook.params.Body);
+      assert.equal(reply.http_status, 200);
+      assert.equal(reply.error, null);
+    }
+    assert.deepEqual(
+      (await h.call("/_sandbox/config")).json.opted_out,
+      [],
+      "questions opt nobody out",
+    );
+  });
+});
+
+Deno.test("stop_share 1: every reply opts out; after Twilio's keywords later sends fail with 21610", async () => {
+  await withHarness({}, async (h) => {
+    assert.equal((await h.configure(replyConfig(h, { reply_rate: 1, stop_share: 1 }))).status, 200);
+    const phones = recipients(9);
+    for (const to of phones) {
+      assert.equal((await h.send({ To: to, From: FROM, Body: "Open house Saturday" })).status, 201);
+    }
+    const replies = await waitFor(() => {
+      const got = inboundWebhooks(h.receiver);
+      return got.length === phones.length && got;
+    }, "nine replies");
+    const bodies = new Map(replies.map((r) => [r.params.From, r.params.Body]));
+    for (const body of bodies.values()) assert.ok(OPT_OUT_REPLIES.includes(body), body);
+    assert.ok(
+      [...bodies.values()].includes("STOP"),
+      `seed 42 has a STOP among ${[...bodies.values()]}`,
+    );
+
+    const keywords = phones.filter((to) => isTwilioOptOut(bodies.get(to)!));
+    assert.ok(keywords.length > 0);
+    const config = (await h.call("/_sandbox/config")).json;
+    assert.deepEqual([...(config.opted_out as string[])].sort(), keywords);
+    for (const to of phones) {
+      const again = await h.send({ To: to, From: FROM, Body: "One more thing" });
+      if (keywords.includes(to)) assertTwilioError(again, 400, 21610);
+      else assert.equal(again.status, 201, `"${bodies.get(to)}" is no keyword to Twilio`);
+    }
+    // Cleared like any configured opt-out.
+    await h.configure({ opted_out: [], reply_rate: 0 });
+    assert.equal((await h.send({ To: keywords[0], From: FROM, Body: "Welcome back" })).status, 201);
+  });
+});
+
+Deno.test("reply_rate 0, the default: no reply ever arrives", async () => {
+  await withHarness({}, async (h) => {
+    const defaults = (await h.call("/_sandbox/config")).json;
+    assert.equal(defaults.reply_rate, 0);
+    await h.configure({
+      inbound_url: `${h.receiver.url}/twilio/inbound`,
+      reply_delay_ms: { min: 0, max: 0 },
+    });
+    const sids: string[] = [];
+    for (const to of recipients(5)) {
+      sids.push(
+        (await h.send({ To: to, From: FROM, Body: "hi", StatusCallback: `${h.receiver.url}/s` }))
+          .json.sid as string,
+      );
+    }
+    for (const sid of sids) assert.equal((await waitForFinal(h, sid)).status, "delivered");
+    await waitFor(() => h.receiver.received.length === 15, "every status callback");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(inboundWebhooks(h.receiver), []);
+    for (const message of (await h.call("/_sandbox/messages")).json.messages as JsonObject[]) {
+      assert.equal(message.reply, null);
+    }
+  });
+});
+
+Deno.test("a seed replays the same replies", async () => {
+  const run = async () => {
+    let replies: string[] = [];
+    const config = { seed: 7, reply_rate: 0.5, stop_share: 0.5, latency_ms: { min: 0, max: 0 } };
+    await withHarness({ config }, async (h) => {
+      await h.configure(replyConfig(h, {}));
+      const phones = recipients(12);
+      const sids: string[] = [];
+      for (const to of phones) {
+        sids.push((await h.send({ To: to, From: FROM, Body: "hi" })).json.sid as string);
+      }
+      for (const sid of sids) await waitForFinal(h, sid);
+      // Replies come within 5 ms of delivery: none is still on its way after half a second
+      // without one.
+      for (let seen = -1, quiet = 0; quiet < 5;) {
+        const now = inboundWebhooks(h.receiver).length;
+        quiet = now === seen ? quiet + 1 : 0;
+        seen = now;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const listed = (await h.call("/_sandbox/messages")).json.messages as JsonObject[];
+      replies = listed.map((m) => `${m.to}: ${(m.reply as JsonObject | null)?.body ?? "-"}`);
+    });
+    return replies;
+  };
+  const first = await run();
+  assert.deepEqual(await run(), first);
+  const answered = first.filter((line) => !line.endsWith(": -"));
+  assert.ok(answered.length > 0 && answered.length < first.length, first.join("\n"));
+});
+
+Deno.test("a reply without an inbound URL is not posted, but a STOP still opts out", async () => {
+  await withHarness({}, async (h) => {
+    await h.configure({
+      reply_rate: 1,
+      stop_share: 1,
+      reply_delay_ms: { min: 0, max: 0 },
+      seed: 3,
+    });
+    const phones = recipients(6);
+    for (const to of phones) await h.send({ To: to, From: FROM, Body: "hi" });
+    const listed = await waitFor(async () => {
+      const messages = (await h.call("/_sandbox/messages")).json.messages as JsonObject[];
+      return messages.every((m) => m.reply !== null) && messages;
+    }, "every reply settled");
+    for (const message of listed) {
+      const reply = message.reply as JsonObject;
+      assert.equal(reply.sid, null);
+      assert.equal(reply.http_status, null);
+      assert.match(reply.error as string, /inbound_url/);
+    }
+    assert.equal(
+      h.logs.filter((l) => l.event === "simulated_reply_not_sent").length,
+      phones.length,
+    );
+    const keywords = listed.filter((m) => isTwilioOptOut((m.reply as JsonObject).body as string));
+    assert.deepEqual(
+      [...(await h.call("/_sandbox/config")).json.opted_out as string[]].sort(),
+      keywords.map((m) => m.to).sort(),
+    );
+    assert.deepEqual(h.receiver.received, []);
+  });
+});
+
+Deno.test("clearing messages cancels replies not yet sent", async () => {
+  await withHarness({}, async (h) => {
+    await h.configure(replyConfig(h, { reply_rate: 1, reply_delay_ms: { min: 300, max: 300 } }));
+    const sent = await h.send({ To: TO, From: FROM, Body: "hi" });
+    assert.equal((await waitForFinal(h, sent.json.sid as string)).status, "delivered");
+    await h.call("/_sandbox/messages", { method: "DELETE" });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.deepEqual(inboundWebhooks(h.receiver), []);
+  });
+});
+
+Deno.test("only a keyword alone is an opt-out to Twilio", () => {
+  for (const body of ["STOP", "stop", " Stop ", "UNSUBSCRIBE", "unsubscribe", "StopAll", "quit"]) {
+    assert.ok(isTwilioOptOut(body), body);
+  }
+  for (const body of ["Stop texting me", "Can I stop by Saturday?", "STOP!", "please stop"]) {
+    assert.equal(isTwilioOptOut(body), false, body);
+  }
+  for (const body of QUESTION_REPLIES) assert.equal(isTwilioOptOut(body), false, body);
 });

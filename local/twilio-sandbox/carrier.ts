@@ -2,8 +2,9 @@
  * The simulated carrier: after a message is accepted it walks queued → sent →
  * delivered (or → undelivered / failed), updates the stored resource and posts a
  * signed status callback for each step, with the delays, duplicates and reordering
- * real Twilio traffic shows. All randomness is drawn when the message is accepted,
- * so a seeded run is reproducible whatever the timing.
+ * real Twilio traffic shows; a delivered message's recipient may then reply
+ * (replies.ts). All randomness is drawn when the message is accepted, so a seeded run is
+ * reproducible whatever the timing.
  */
 import type { SandboxConfig } from "./config.ts";
 import type { Random } from "./random.ts";
@@ -14,6 +15,7 @@ import {
   rfc2822,
   segmentsOf,
 } from "./message.ts";
+import { type PlannedReply, planReply } from "./replies.ts";
 import { sleep } from "./tasks.ts";
 import { isSuccess, postSigned, type WebhookResult } from "./webhook.ts";
 
@@ -57,6 +59,16 @@ export interface CallbackAttempt {
   at: string;
 }
 
+/** The recipient's simulated reply, once it was posted (or could not be). */
+export interface SimulatedReply {
+  /** SID of the incoming message; null when it could not be posted. */
+  sid: string | null;
+  body: string;
+  at: string;
+  http_status: number | null;
+  error: string | null;
+}
+
 export interface OutboundMessage {
   resource: MessageResource;
   /**
@@ -66,6 +78,7 @@ export interface OutboundMessage {
   acceptedAt: Date;
   statusCallback: string | null;
   callbacks: CallbackAttempt[];
+  reply: SimulatedReply | null;
 }
 
 interface Step {
@@ -79,12 +92,16 @@ export interface DeliveryPlan {
   steps: Step[];
   retries: number;
   retryDelayMs: number;
+  /** What the recipient answers once the message is delivered; null: no answer. */
+  reply: PlannedReply | null;
 }
 
 export interface CarrierContext {
   authToken: string;
   client: Deno.HttpClient;
   log: (entry: Record<string, unknown>) => void;
+  /** Posts the recipient's reply (replies.ts). */
+  sendReply: (message: OutboundMessage, reply: PlannedReply, signal: AbortSignal) => Promise<void>;
 }
 
 export function planDelivery(config: SandboxConfig, random: Random): DeliveryPlan {
@@ -108,6 +125,8 @@ export function planDelivery(config: SandboxConfig, random: Random): DeliveryPla
     steps,
     retries: config.callback_retries,
     retryDelayMs: config.callback_retry_delay_ms,
+    // Drawn last, and nothing at all with reply_rate 0: other draws stay as they were.
+    reply: errorCode === null ? planReply(config, random) : null,
   };
 }
 
@@ -119,7 +138,10 @@ function errorDescription(code: number): string {
   return CARRIER_ERRORS[String(code)]?.message ?? `Error ${code}`;
 }
 
-/** Plays the plan: each step after its delay, its callback (and duplicate) posted in turn. */
+/**
+ * Plays the plan: each step after its delay, its callback (and duplicate) posted in turn;
+ * then the recipient's reply, if any, after its delay.
+ */
 export async function runDelivery(
   context: CarrierContext,
   message: OutboundMessage,
@@ -138,6 +160,10 @@ export async function runDelivery(
       const event = { url: message.statusCallback, params, token, duplicate, step, plan, signal };
       await postWithRetries(context, message, event);
     }
+  }
+  if (plan.reply !== null) {
+    await sleep(plan.reply.delayMs, signal);
+    await context.sendReply(message, plan.reply, signal);
   }
 }
 

@@ -44,6 +44,15 @@ export interface SandboxConfig {
   callback_retries: number;
   /** Pause between those attempts. */
   callback_retry_delay_ms: number;
+  /**
+   * Probability that the recipient of a delivered message texts back (posted to
+   * `inbound_url` like `POST /_sandbox/inbound`). 0 by default: nothing arrives unasked.
+   */
+  reply_rate: number;
+  /** Share of those replies that opt out ("STOP", "Stop texting me", …); the rest ask questions. */
+  stop_share: number;
+  /** Time from delivery to the reply, drawn uniformly in [min, max]. */
+  reply_delay_ms: { min: number; max: number };
 }
 
 export function defaultConfig(inboundUrl: string | null): SandboxConfig {
@@ -64,6 +73,9 @@ export function defaultConfig(inboundUrl: string | null): SandboxConfig {
     seed: null,
     callback_retries: 2,
     callback_retry_delay_ms: 200,
+    reply_rate: 0,
+    stop_share: 0.2,
+    reply_delay_ms: { min: 2_000, max: 20_000 },
   };
 }
 
@@ -80,15 +92,17 @@ const errorMix = z
     error: "needs at least one error code with a positive weight",
   });
 
-const latency = z
-  .strictObject({ min: z.int().min(0), max: z.int().min(0).max(60_000) })
-  .refine((l) => l.min <= l.max, { error: "min must not exceed max", path: ["min"] });
+/** A `{min, max}` delay in milliseconds, max at most `longestMs`. */
+const delayRange = (longestMs: number) =>
+  z
+    .strictObject({ min: z.int().min(0), max: z.int().min(0).max(longestMs) })
+    .refine((l) => l.min <= l.max, { error: "min must not exceed max", path: ["min"] });
 
 /** Every field optional: a POST changes only what it names. Unknown fields are refused. */
 const configPatch = z.strictObject({
   delivery_rate: probability,
   error_mix: errorMix,
-  latency_ms: latency,
+  latency_ms: delayRange(60_000),
   rate_limit_429: probability,
   max_mps_per_from: z.int().positive().nullable(),
   retry_after_seconds: z.int().min(0).max(3600).nullable(),
@@ -102,6 +116,9 @@ const configPatch = z.strictObject({
   seed: z.int().min(0).max(0xffffffff).nullable(),
   callback_retries: z.int().min(0).max(10),
   callback_retry_delay_ms: z.int().min(0).max(60_000),
+  reply_rate: probability,
+  stop_share: probability,
+  reply_delay_ms: delayRange(3_600_000),
 }).partial();
 
 export type ConfigPatch = z.infer<typeof configPatch>;

@@ -32,7 +32,7 @@ export async function handleControl(
 
 /**
  * Accepted messages, oldest first, with their status now, when each was accepted (to the
- * millisecond) and every callback attempt.
+ * millisecond), every callback attempt and the recipient's simulated reply (or null).
  */
 function listMessages(url: URL, state: SandboxState): Response {
   const to = url.searchParams.get("to");
@@ -48,6 +48,7 @@ function describeMessage(message: OutboundMessage) {
     accepted_at: message.acceptedAt.toISOString(),
     status_callback: message.statusCallback,
     callbacks: message.callbacks,
+    reply: message.reply,
   };
 }
 

@@ -2,6 +2,8 @@
  * `POST /_sandbox/inbound`: plays a phone texting one of our numbers. The sandbox
  * posts Twilio's incoming-message webhook, signed, to our twilio function and hands
  * back what it answered (TwiML), so tests can drive STOP/HELP/START end to end.
+ * `postInbound` is that webhook, also used for the recipients' simulated replies
+ * (replies.ts).
  */
 import { z } from "zod";
 import { jsonResponse } from "./errors.ts";
@@ -9,7 +11,7 @@ import { API_VERSION, newSid } from "./message.ts";
 import { countryOf, isE164 } from "./phone.ts";
 import { countSegments } from "./segments.ts";
 import type { SandboxState } from "./state.ts";
-import { postSigned } from "./webhook.ts";
+import { postSigned, type WebhookResult } from "./webhook.ts";
 
 const e164 = z.string().refine(isE164, { error: "must be an E.164 number like +15551234567" });
 
@@ -21,7 +23,14 @@ const inboundRequest = z.object({
   messaging_service_sid: z.string().regex(/^MG[0-9a-fA-F]{32}$/, "must be MG + 32 hex").optional(),
 });
 
-type InboundRequest = z.infer<typeof inboundRequest>;
+/** A text from a phone to one of our numbers. */
+export interface InboundMessage {
+  from: string;
+  to: string;
+  body: string;
+  /** Set when the number belongs to a Messaging Service, as Twilio sets it. */
+  messaging_service_sid?: string;
+}
 
 export async function handleInbound(req: Request, state: SandboxState): Promise<Response> {
   const input = inboundRequest.safeParse(await req.json().catch(() => undefined));
@@ -35,19 +44,30 @@ export async function handleInbound(req: Request, state: SandboxState): Promise<
       error: "no inbound url: pass `url` or set `inbound_url` (POST /_sandbox/config)",
     }, 400);
   }
-  const sid = newSid("SM");
-  const result = await postSigned({
-    url,
-    params: inboundParams(sid, state.accountSid, input.data),
-    authToken: state.authToken,
-    idempotencyToken: crypto.randomUUID(),
-    client: state.client,
-    signal: state.stopping.signal,
-  });
+  const { sid, result } = await postInbound(state, url, input.data, state.stopping.signal);
   if (result.status === null) {
     return jsonResponse({ sid, status: null, response: null, error: result.error }, 502);
   }
   return jsonResponse({ sid, status: result.status, response: result.body });
+}
+
+/** Posts Twilio's signed incoming-message webhook for `message` to `url`, under a new SID. */
+export async function postInbound(
+  state: SandboxState,
+  url: string,
+  message: InboundMessage,
+  signal: AbortSignal,
+): Promise<{ sid: string; result: WebhookResult }> {
+  const sid = newSid("SM");
+  const result = await postSigned({
+    url,
+    params: inboundParams(sid, state.accountSid, message),
+    authToken: state.authToken,
+    idempotencyToken: crypto.randomUUID(),
+    client: state.client,
+    signal,
+  });
+  return { sid, result };
 }
 
 /**
@@ -58,7 +78,7 @@ export async function handleInbound(req: Request, state: SandboxState): Promise<
 function inboundParams(
   sid: string,
   accountSid: string,
-  input: InboundRequest,
+  input: InboundMessage,
 ): Record<string, string> {
   const params: Record<string, string> = {
     ToCountry: countryOf(input.to),

@@ -4,7 +4,7 @@
  * reachable and the credentials work).
  */
 import { timingSafeEqual } from "node:crypto";
-import { type OutboundMessage, planDelivery, runDelivery } from "./carrier.ts";
+import { type CarrierContext, type OutboundMessage, planDelivery, runDelivery } from "./carrier.ts";
 import { jsonResponse, methodNotAllowed, notFound, TwilioApiError } from "./errors.ts";
 import {
   API_VERSION,
@@ -13,7 +13,9 @@ import {
   parseCreateRequest,
   rfc2822,
 } from "./message.ts";
+import { sendReply } from "./replies.ts";
 import type { SandboxState } from "./state.ts";
+import { abortableSleep } from "../abortable-sleep.ts";
 
 const ACCOUNT_PREFIX = /^\/2010-04-01\/Accounts\/([^/]+?)(?:\.json$|\/)/;
 const ACCOUNT = /^\/2010-04-01\/Accounts\/[^/]+\.json$/;
@@ -95,22 +97,9 @@ async function createMessage(req: Request, state: SandboxState): Promise<Respons
   enforceRecipientRules(state, request.to);
   const message = accept(state, request, new Date(now));
   state.limiter.record(request.sender, now);
-  await delayAnswer(state.config.response_delay_ms, state.stopping.signal);
+  // Holds the answer back; ends early when the sandbox stops.
+  await abortableSleep(state.config.response_delay_ms, state.stopping.signal);
   return jsonResponse(message.resource, 201);
-}
-
-/** Holds an answer back; ends early when the sandbox stops. */
-function delayAnswer(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }
 
 function enforceRateLimits(state: SandboxState, sender: string, now: number): void {
@@ -143,10 +132,16 @@ function accept(state: SandboxState, request: CreateRequest, now: Date): Outboun
     acceptedAt: now,
     statusCallback: request.statusCallback,
     callbacks: [],
+    reply: null,
   };
   state.messages.set(message.resource.sid, message);
   const plan = planDelivery(state.config, state.random);
-  const context = { authToken: state.authToken, client: state.client, log: state.log };
+  const context: CarrierContext = {
+    authToken: state.authToken,
+    client: state.client,
+    log: state.log,
+    sendReply: (delivered, reply, signal) => sendReply(state, delivered, reply, signal),
+  };
   state.tasks.run((signal) => runDelivery(context, message, plan, signal));
   return message;
 }

@@ -51,6 +51,11 @@ comment on column public.messages.auto_reply is
 comment on column public.messages.status_times is
   'When Twilio reported each status ({"sent": …, "delivered": …}), late ones included.';
 
+-- The status order is an immutable CASE on its argument that names no object: without a
+-- search_path of its own the planner inlines it (a status callback ranks statuses four
+-- times: twice in private.record_message_status, twice in the row trigger).
+alter function private.message_status_rank(public.message_status) reset search_path;
+
 -- -----------------------------------------------------------------------------
 -- Delivery problems Twilio reports in status callbacks (30003-30007)
 -- -----------------------------------------------------------------------------
@@ -456,10 +461,9 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  msg record;
   reported public.message_status;
-  forward boolean;
-  times jsonb;
+  reported_rank integer;
+  msg record;
   problem text;
 begin
   if record_message_status.status not in ('queued', 'accepted', 'sending', 'sent', 'delivered',
@@ -467,46 +471,53 @@ begin
     return 'ignored';
   end if;
   reported := record_message_status.status::public.message_status;
-  select m.id, m.org_id, m.lead_id, m.phone_number_id, m.to_phone, m.status, m.status_times,
-    m.direction
-  into msg
-  from public.messages m where m.twilio_sid = message_sid
-  for no key update;
-  if msg.id is null or msg.direction <> 'outbound' then
-    return 'unknown';
-  end if;
+  reported_rank := private.message_status_rank(reported);
 
-  forward := private.message_status_rank(reported) > private.message_status_rank(msg.status);
-  times := case when msg.status_times ? record_message_status.status then msg.status_times
-    else msg.status_times || jsonb_build_object(record_message_status.status, at) end;
-  if not forward then
-    if times = msg.status_times and (price is null or reported not in ('sent', 'delivered',
-        'undelivered', 'failed')) then
-      return 'unchanged';
-    end if;
-    update public.messages m
-    set status_times = times,
-        price = coalesce(record_message_status.price, m.price),
-        price_unit = coalesce(record_message_status.price_unit, m.price_unit)
-    where m.id = msg.id;
-    return 'recorded';
-  end if;
-
+  -- One statement (a status callback is the busiest thing Twilio sends us): the row is
+  -- locked, read as it was (o) and, when the callback says something new, written.
   update public.messages m
-  set status = reported,
-      status_times = times,
-      sent_at = case when reported in ('sent', 'delivered') then coalesce(m.sent_at, at)
-        else m.sent_at end,
-      delivered_at = case when reported = 'delivered' then at else m.delivered_at end,
-      failed_at = case when reported in ('undelivered', 'failed') then at else m.failed_at end,
-      canceled_at = case when reported = 'canceled' then at else m.canceled_at end,
-      error_code = case when reported in ('undelivered', 'failed')
+  set status = case when o.forward then reported else m.status end,
+      status_times = case when m.status_times ? record_message_status.status
+        then m.status_times
+        else m.status_times || jsonb_build_object(record_message_status.status, at) end,
+      sent_at = case when o.forward and reported in ('sent', 'delivered')
+        then coalesce(m.sent_at, at) else m.sent_at end,
+      delivered_at = case when o.forward and reported = 'delivered' then at
+        else m.delivered_at end,
+      failed_at = case when o.forward and reported in ('undelivered', 'failed') then at
+        else m.failed_at end,
+      canceled_at = case when o.forward and reported = 'canceled' then at
+        else m.canceled_at end,
+      error_code = case when o.forward and reported in ('undelivered', 'failed')
         then record_message_status.error_code else m.error_code end,
-      error_message = case when reported in ('undelivered', 'failed')
+      error_message = case when o.forward and reported in ('undelivered', 'failed')
         then left(record_message_status.error_message, 500) else m.error_message end,
       price = coalesce(record_message_status.price, m.price),
       price_unit = coalesce(record_message_status.price_unit, m.price_unit)
-  where m.id = msg.id;
+  from (
+    select x.ctid as row_id,
+      private.message_status_rank(x.status) < reported_rank as forward
+    from public.messages x
+    where x.twilio_sid = message_sid and x.direction = 'outbound'
+    for no key update
+  ) o
+  where m.ctid = o.row_id
+    and (o.forward or not (m.status_times ? record_message_status.status)
+      or (record_message_status.price is not null
+        and record_message_status.price is distinct from m.price))
+  returning o.forward, m.id, m.org_id, m.lead_id, m.phone_number_id, m.to_phone
+  into msg;
+
+  if msg.id is null then
+    -- Nothing new (a duplicate), or no outbound message with this SID.
+    return case when exists (
+      select 1 from public.messages m
+      where m.twilio_sid = message_sid and m.direction = 'outbound'
+    ) then 'unchanged' else 'unknown' end;
+  end if;
+  if not msg.forward then
+    return 'recorded';
+  end if;
 
   if reported in ('undelivered', 'failed') and record_message_status.error_code is not null then
     if record_message_status.error_code = 21610 then

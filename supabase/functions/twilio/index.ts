@@ -22,7 +22,8 @@ import { twiml } from "./twiml.ts";
 import type { z } from "zod";
 
 const env = loadEnv(baseEnvSchema.extend(twilioEnvSchema.shape));
-const db = createDb({ url: env.SUPABASE_DB_URL, max: 4 });
+// Sessions are sms_system's: each webhook is one function call in one round trip.
+const db = createDb({ url: env.SUPABASE_DB_URL, max: 4, systemSessions: true });
 
 const app = new Hono<{ Variables: LogVariables & SignedVariables }>().basePath("/twilio");
 app.use(requestLogger());
@@ -40,11 +41,9 @@ function xml(body: string): Response {
 
 app.post("/inbound", async (c) => {
   const p = read(inboundParams, c.get("params"));
-  const [row] = await db.asSystem((tx) =>
-    tx<{ outcome: string; intent: string | null; reply: string | null }[]>`
-      select outcome, intent, reply
-      from private.receive_inbound(${p.MessageSid}, ${p.From}, ${p.To}, ${p.Body})`
-  );
+  const [row] = await db.sql<{ outcome: string; intent: string | null; reply: string | null }[]>`
+    select outcome, intent, reply
+    from private.receive_inbound(${p.MessageSid}, ${p.From}, ${p.To}, ${p.Body})`;
   const fields = {
     outcome: row.outcome,
     intent: row.intent,
@@ -60,11 +59,9 @@ app.post("/inbound", async (c) => {
 
 app.post("/status", async (c) => {
   const p = read(statusParams, c.get("params"));
-  const [row] = await db.asSystem((tx) =>
-    tx<{ outcome: string }[]>`
-      select private.record_message_status(${p.MessageSid}, ${p.MessageStatus},
-        ${p.ErrorCode}::integer, ${p.ErrorMessage}) as outcome`
-  );
+  const [row] = await db.sql<{ outcome: string }[]>`
+    select private.record_message_status(${p.MessageSid}, ${p.MessageStatus},
+      ${p.ErrorCode}::integer, ${p.ErrorMessage}) as outcome`;
   if (row.outcome === "unknown") {
     c.get("log").warn("status callback for an unknown message", {
       sid: p.MessageSid,
