@@ -142,7 +142,25 @@ export async function stopPostgres(p: Profile): Promise<void> {
   } catch {
     return;
   }
+  // A pid file left by a machine that went down with the server running names a process
+  // that no longer exists: nothing to stop (the next start replaces the file).
+  if (!(await postgresAlive(await postmasterPid(p)))) return;
   await runAsServer("pg_ctl", ["-D", p.pgData, "-m", "fast", "-w", "-t", "60", "stop"]);
+}
+
+async function postmasterPid(p: Profile): Promise<number> {
+  const text = await Deno.readTextFile(join(p.pgData, "postmaster.pid"));
+  return Number(text.split("\n")[0]);
+}
+
+/** Whether `pid` is a running postgres (after a reboot, the number may belong to another). */
+async function postgresAlive(pid: number): Promise<boolean> {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    return (await Deno.readTextFile(`/proc/${pid}/comm`)).trim() === "postgres";
+  } catch {
+    return false;
+  }
 }
 
 /** Connection URL for a role over TCP, the way functions and the CLI connect. */
