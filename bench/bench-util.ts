@@ -1,6 +1,7 @@
 /**
- * What the benchmarks share: reading their command-line options, order statistics, and
- * removing the scratch organizations they create (fast, without triggers).
+ * What the benchmarks share: reading their command-line options, order statistics, stopping
+ * cleanly on Ctrl-C, and removing the scratch organizations they create (fast, without
+ * triggers).
  */
 import type postgres from "postgres";
 
@@ -19,6 +20,31 @@ export function median(xs: number[]): number {
 export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/**
+ * Holds Ctrl-C and SIGTERM for a benchmark's run, which must not end with its scratch data
+ * still in the database: a signal is only noted (and `onSignal` called, to say so), the run
+ * stops at its next `check()`, and its clean-up runs. `release()`, last in the clean-up,
+ * hands the signals back; until then another Ctrl-C cannot cut the clean-up short.
+ */
+export function holdInterrupts(onSignal: () => void): { check(): void; release(): void } {
+  let interrupted = false;
+  const listener = () => {
+    interrupted = true;
+    onSignal();
+  };
+  Deno.addSignalListener("SIGINT", listener);
+  Deno.addSignalListener("SIGTERM", listener);
+  return {
+    check() {
+      if (interrupted) throw new Error("interrupted");
+    },
+    release() {
+      Deno.removeSignalListener("SIGINT", listener);
+      Deno.removeSignalListener("SIGTERM", listener);
+    },
+  };
 }
 
 /**

@@ -45,7 +45,9 @@ import postgres from "postgres";
 import { startGatewayProcess } from "../tests/support/gateway-process.ts";
 import { stackEnv } from "../tests/support/stack.ts";
 import { openPlace } from "../tests/support/tick-scenario.ts";
-import { argValue, median, percentile, removeOrganizations } from "./bench-util.ts";
+import { argValue, holdInterrupts, median, percentile, removeOrganizations } from "./bench-util.ts";
+import { devDatabase } from "./dev-database.ts";
+import { cpuSeconds, postgresPids } from "./process-cpu.ts";
 import { writeResults } from "./results.ts";
 
 const CLAIM_N = 1_000;
@@ -87,31 +89,13 @@ const fmtInt = (n: number) => Math.round(n).toLocaleString("en");
 // -----------------------------------------------------------------------------
 
 const env = stackEnv() as Record<string, string>;
-const dbUrl = new URL(env.SUPABASE_DB_URL);
-const socketDir = `/tmp/sct-${dbUrl.port}`;
-try {
-  Deno.statSync(`${socketDir}/.s.PGSQL.${dbUrl.port}`);
-} catch {
-  throw new Error(`no Postgres socket in ${socketDir}: the dev stack is not running (npm run up)`);
-}
+const db = devDatabase();
 for (const name of ["CAMPAIGN_TICK_SECRET", "TWILIO_API_BASE"]) {
   if (!env[name]) throw new Error(`.local/env lacks ${name}: restart the dev stack`);
 }
 const sandboxUrl = env.TWILIO_API_BASE.replace(/\/+$/, "");
 if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(sandboxUrl)) {
   throw new Error(`TWILIO_API_BASE is not the local sandbox: ${sandboxUrl}`);
-}
-
-function superuser(): postgres.Sql {
-  return postgres({
-    path: `${socketDir}/.s.PGSQL.${dbUrl.port}`,
-    user: "supabase_admin",
-    database: dbUrl.pathname.slice(1) || "postgres",
-    max: 1,
-    onnotice: () => {},
-    idle_timeout: 0,
-    connection: { application_name: "bench-campaign-sender" },
-  });
 }
 
 // -----------------------------------------------------------------------------
@@ -380,40 +364,6 @@ async function claimBench(admin: postgres.Sql, pg: postgres.Sql): Promise<string
 // 2. End to end through the sandbox
 // -----------------------------------------------------------------------------
 
-/** CPU seconds (user + system) used so far by a process, or by Postgres and its backends. */
-function cpuSeconds(pids: number[]): number {
-  const tick = 100; // USER_HZ on Linux
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += (Number(fields[11]) + Number(fields[12])) / tick;
-    } catch {
-      // gone
-    }
-  }
-  return total;
-}
-
-function postgresPids(): number[] {
-  const postmaster = Number(
-    Deno.readTextFileSync(`${env.LOCAL_PROFILE_DIR}/server/pgdata/postmaster.pid`).split("\n")[0],
-  );
-  const pids = [postmaster];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === postmaster) pids.push(Number(entry.name));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
-
 function sandboxPid(): number {
   const recorded: { name: string; pid: number }[] = JSON.parse(
     Deno.readTextFileSync(`${env.LOCAL_PROFILE_DIR}/pids.json`),
@@ -529,7 +479,7 @@ async function e2eRun(
     await tick(gateway.base);
     await admin`select private.change_campaign_status(${campaign.id}, 'resume')`;
     // After the warm-up: the gateway's connections are backends by now.
-    const pgPids = postgresPids();
+    const pgPids = postgresPids(db.postmasterPid());
     const before = {
       gateway: cpuSeconds([gateway.pid]),
       sandbox: cpuSeconds([sbPid]),
@@ -749,32 +699,19 @@ async function e2eBench(admin: postgres.Sql): Promise<string> {
 // Run
 // -----------------------------------------------------------------------------
 
-const admin = superuser();
+const admin = db.connect("supabase_admin", "bench-campaign-sender");
 const pg = postgres(env.SUPABASE_DB_URL, {
   max: 1,
   onnotice: () => {},
   connection: { application_name: "bench-campaign-sender" },
 });
-let interrupted = false;
-const onSignal = () => {
-  interrupted = true;
-  say("interrupted: stopping after this step, then cleaning up");
-};
-Deno.addSignalListener("SIGINT", onSignal);
-Deno.addSignalListener("SIGTERM", onSignal);
-function check(): void {
-  if (interrupted) throw new Error("interrupted");
-}
+const { check, release } = holdInterrupts(() =>
+  say("interrupted: stopping after this step, then cleaning up")
+);
 
 const sections: string[] = [];
 try {
-  try {
-    await admin`select 1`;
-  } catch (error) {
-    throw new Error(
-      `cannot reach the dev database as supabase_admin over ${socketDir} (npm run up): ${error}`,
-    );
-  }
+  await db.assertReachable(admin);
   await cleanUp(admin);
   if (RUN_CLAIM) {
     sections.push(await claimBench(admin, pg));
@@ -801,8 +738,7 @@ try {
     await admin`vacuum analyze public.campaign_targets`;
   } finally {
     await admin.end({ timeout: 5 });
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    release();
   }
 }
 

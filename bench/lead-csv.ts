@@ -22,6 +22,7 @@
  * `duplicates`, `invalid`), and `invalidRows` / `duplicateRows` say which records those are
  * (1-based data record numbers, header not counted; a record may span lines).
  */
+import { createRandom } from "../local/twilio-sandbox/random.ts";
 
 export interface LeadCsvOptions {
   /** First global row number (default 0): uploads with disjoint ranges share no number. */
@@ -69,18 +70,6 @@ export const LEAD_CSV_HEADER = [
   "Opt-in Source",
   "Notes",
 ];
-
-/** mulberry32: small, fast, good enough for test data, and the same on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Real area codes, each with a city, state and ZIP of the same place.
 const METROS: { area: string; city: string; state: string; zip: string }[] = [
@@ -256,7 +245,8 @@ export function generateLeadCsv(rows: number, seed: number, opts: LeadCsvOptions
   if (!Number.isInteger(rowOffset) || rowOffset < 0 || BigInt(rowOffset + rows) > N) {
     throw new Error(`rowOffset + rows must stay within [0, ${N}]`);
   }
-  const random = prng(seed);
+  // mulberry32 (the sandbox's generator): the same file for the same seed, on every machine.
+  const random = createRandom(seed).next;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
   const chance = (p: number) => random() < p;
 

@@ -42,11 +42,12 @@
  * ceiling organization, their leads, imports, consent entries and audit rows are removed at
  * the end, also on error or Ctrl-C. Acme is not touched.
  */
-import postgres from "postgres";
+import type postgres from "postgres";
 import { loadOrCreateKeys, mintUserToken } from "../local/keys.ts";
 import { startGatewayProcess } from "../tests/support/gateway-process.ts";
 import { seed, stackEnv } from "../tests/support/stack.ts";
-import { argValue, removeOrganizations } from "./bench-util.ts";
+import { argValue, holdInterrupts, removeOrganizations } from "./bench-util.ts";
+import { devDatabase } from "./dev-database.ts";
 import { generateLeadCsv, type LeadCsvExpectation } from "./lead-csv.ts";
 import { writeResults } from "./results.ts";
 
@@ -87,13 +88,8 @@ const say = (line: string) => console.error(`» ${line}`);
 const env = stackEnv();
 /** Where the leads function answers: the dev stack's gateway, or our own (--own-gateway). */
 let leadsUrl = `${env.SUPABASE_URL}/functions/v1/leads`;
-const dbUrl = new URL(env.SUPABASE_DB_URL);
-const socketDir = `/tmp/sct-${dbUrl.port}`;
-try {
-  Deno.statSync(`${socketDir}/.s.PGSQL.${dbUrl.port}`);
-} catch {
-  throw new Error(`no Postgres socket in ${socketDir}: the dev stack is not running (npm run up)`);
-}
+/** The dev database, reached over its unix socket (trust) as `postgres` or as the superuser. */
+const db = devDatabase();
 
 /** The PID of the dev stack's gateway, which runs every function, from its pids file. */
 function devGatewayPid(): number {
@@ -116,18 +112,6 @@ function devGatewayPid(): number {
     throw new Error(`process ${entry.pid} is not the functions gateway: restart the dev stack`);
   }
   return entry.pid;
-}
-
-/** A connection over the unix socket (trust): `postgres` or the superuser `supabase_admin`. */
-function connect(user: "postgres" | "supabase_admin"): postgres.Sql {
-  return postgres({
-    path: `${socketDir}/.s.PGSQL.${dbUrl.port}`,
-    user,
-    database: dbUrl.pathname.slice(1) || "postgres",
-    max: 1,
-    onnotice: () => {},
-    idle_timeout: 0,
-  });
 }
 
 // -----------------------------------------------------------------------------
@@ -345,7 +329,7 @@ const uuidText = (s: string) => {
  * stalls, idle in transaction, until killed), so none is reused after one.
  */
 async function readBack(org: string, importId: string): Promise<string> {
-  const sql = connect("postgres");
+  const sql = db.connect("postgres");
   try {
     return await copyOut(sql, org, importId);
   } finally {
@@ -422,7 +406,7 @@ async function copyIn(
   try {
     if (await Promise.race([done, timedOut]) === "timeout") {
       done.catch(() => {});
-      const killer = connect("supabase_admin");
+      const killer = db.connect("supabase_admin");
       try {
         await killer`select pg_cancel_backend(${backendPid})`;
       } finally {
@@ -481,29 +465,16 @@ const pid = ownGateway?.pid ?? devGatewayPid();
 const gatewayNote = ownGateway
   ? "a gateway process of the bench's own (fresh, against the dev database)"
   : "the dev stack's gateway process";
-const admin = connect("supabase_admin");
-const pg = connect("postgres");
+const admin = db.connect("supabase_admin");
+const pg = db.connect("postgres");
 
-let interrupted = false;
-const onSignal = () => {
-  interrupted = true;
-  say("interrupted: stopping after this step, then cleaning up");
-};
-Deno.addSignalListener("SIGINT", onSignal);
-Deno.addSignalListener("SIGTERM", onSignal);
-const check = () => {
-  if (interrupted) throw new Error("interrupted");
-};
+const { check, release } = holdInterrupts(() =>
+  say("interrupted: stopping after this step, then cleaning up")
+);
 
 let output = "";
 try {
-  try {
-    await admin`select 1`;
-  } catch (error) {
-    throw new Error(
-      `cannot reach the dev database as supabase_admin over ${socketDir} (npm run up): ${error}`,
-    );
-  }
+  await db.assertReachable(admin);
   tempDir = await Deno.makeTempDir({ prefix: "bench-lead-import-" });
   {
     const probe = await new Deno.Command("curl", {
@@ -622,8 +593,7 @@ try {
     await admin.end({ timeout: 5 });
     if (tempDir) await Deno.remove(tempDir, { recursive: true });
     await ownGateway?.stop();
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    release();
   }
 }
 

@@ -23,6 +23,7 @@
  *
  * Input: a JSON `LoadConfig` on stdin (it holds the auth token, so not in argv).
  */
+import { cpuSeconds, postgresPids } from "./process-cpu.ts";
 import { buildCallbacks, type Callback, type CallbackSpec } from "./status-callbacks.ts";
 
 export interface LoadConfig {
@@ -130,38 +131,6 @@ class Connection {
       // closed already
     }
   }
-}
-
-/** CPU seconds (user + system) of processes, from /proc. */
-function cpuSeconds(pids: Iterable<number>): number {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // gone
-    }
-  }
-  return total;
-}
-
-/** The postmaster and its children (backends and background processes). */
-function postgresPids(postmaster: number): number[] {
-  const pids = [postmaster];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster) {
-        pids.push(Number(entry.name));
-      }
-    } catch {
-      // gone
-    }
-  }
-  return pids;
 }
 
 /** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */

@@ -21,7 +21,8 @@
  */
 import postgres from "postgres";
 import { stackEnv } from "../tests/support/stack.ts";
-import { argValue, percentile } from "./bench-util.ts";
+import { argValue, holdInterrupts, percentile } from "./bench-util.ts";
+import { devDatabase } from "./dev-database.ts";
 import { writeResults } from "./results.ts";
 
 const WARMUP = 30;
@@ -48,24 +49,8 @@ const say = (line: string) => console.error(`» ${line}`);
 // -----------------------------------------------------------------------------
 
 const env = stackEnv();
-const dbUrl = new URL(env.SUPABASE_DB_URL);
-const socketDir = `/tmp/sct-${dbUrl.port}`;
-try {
-  Deno.statSync(`${socketDir}/.s.PGSQL.${dbUrl.port}`);
-} catch {
-  throw new Error(`no Postgres socket in ${socketDir}: the dev stack is not running (npm run up)`);
-}
-
-function superuser(): postgres.Sql {
-  return postgres({
-    path: `${socketDir}/.s.PGSQL.${dbUrl.port}`,
-    user: "supabase_admin",
-    database: dbUrl.pathname.slice(1) || "postgres",
-    max: 1,
-    onnotice: () => {},
-    idle_timeout: 0,
-  });
-}
+const db = devDatabase();
+const superuser = () => db.connect("supabase_admin");
 
 function asPostgres(): postgres.Sql {
   return postgres(env.SUPABASE_DB_URL, { max: 1, onnotice: () => {} });
@@ -353,22 +338,15 @@ async function cancelLoads(): Promise<void> {
     await killer.end();
   }
 }
-const onSignal = () => {
+// The run tests `interrupted` (above), not holdInterrupts' check(): a failed load sets it too.
+const { release } = holdInterrupts(() => {
   say("interrupted: cancelling and cleaning up");
   cancelLoads().catch(() => {});
-};
-Deno.addSignalListener("SIGINT", onSignal);
-Deno.addSignalListener("SIGTERM", onSignal);
+});
 
 let table = "";
 try {
-  try {
-    await admin`select 1`;
-  } catch (error) {
-    throw new Error(
-      `cannot reach the dev database as supabase_admin over ${socketDir} (npm run up): ${error}`,
-    );
-  }
+  await db.assertReachable(admin);
   await cleanUp(admin);
   const { big, small } = await createFixture(admin);
 
@@ -484,8 +462,7 @@ try {
   } finally {
     await admin.end({ timeout: 5 });
     // Until here a Ctrl-C only cancels: the clean-up must finish.
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    release();
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
+import { createRandom } from "../local/twilio-sandbox/random.ts";
 
 /** Ten sending numbers; message i is sent from number i % 10 to lead number i. */
 export const SENDING_NUMBERS = 10;
@@ -63,18 +64,6 @@ export interface Callback {
   kind: "delivered" | "undelivered" | "duplicate";
 }
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function rawDlrDate(date: Date): string {
   const two = (n: number) => String(n).padStart(2, "0");
   return two(date.getUTCFullYear() % 100) + two(date.getUTCMonth() + 1) +
@@ -89,7 +78,8 @@ function rawDlrDate(date: Date): string {
  * changing anything.
  */
 export function buildCallbacks(spec: CallbackSpec): Callback[] {
-  const next = random(spec.seed);
+  // Seeded (mulberry32, as the sandbox's carrier): the same mix for the same seed.
+  const next = createRandom(spec.seed).next;
   const out: Callback[] = [];
   const now = new Date();
   for (let k = 0; k < spec.count; k++) {

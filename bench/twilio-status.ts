@@ -54,11 +54,12 @@
  * Needs the running dev stack (npm run up). The organization and everything of its are
  * removed at the end, also on error or Ctrl-C, without triggers.
  */
-import postgres from "postgres";
+import type postgres from "postgres";
 import { GATEWAY_DENO_ARGS } from "../local/function-limits.ts";
 import { startGatewayProcess } from "../tests/support/gateway-process.ts";
 import { freePort, stackEnv } from "../tests/support/stack.ts";
-import { argValue, median, removeOrganizations } from "./bench-util.ts";
+import { argValue, holdInterrupts, median, removeOrganizations } from "./bench-util.ts";
+import { devDatabase } from "./dev-database.ts";
 import type { LoadConfig, LoadResult } from "./load-generator.ts";
 import { writeResults } from "./results.ts";
 import { SENDING_NUMBERS, sidOf } from "./status-callbacks.ts";
@@ -92,33 +93,11 @@ const fmtInt = (n: number) => Math.round(n).toLocaleString("en");
 const ms = (n: number) => n < 10 ? n.toFixed(2) : n.toFixed(1);
 
 const env = stackEnv() as Record<string, string>;
-const dbUrl = new URL(env.SUPABASE_DB_URL);
-const socketDir = `/tmp/sct-${dbUrl.port}`;
-let postmasterPid: number;
-try {
-  // The socket's lock file starts with the postmaster's PID.
-  postmasterPid = Number(
-    Deno.readTextFileSync(`${socketDir}/.s.PGSQL.${dbUrl.port}.lock`)
-      .split("\n")[0],
-  );
-} catch {
-  throw new Error(`no Postgres socket in ${socketDir}: the dev stack is not running (npm run up)`);
-}
+const db = devDatabase();
+const postmasterPid = db.postmasterPid();
 const signedUrl = `${
   (env.PUBLIC_BASE_URL || env.SUPABASE_URL).replace(/\/+$/, "")
 }/functions/v1/twilio/status`;
-
-function superuser(): postgres.Sql {
-  return postgres({
-    path: `${socketDir}/.s.PGSQL.${dbUrl.port}`,
-    user: "supabase_admin",
-    database: dbUrl.pathname.slice(1) || "postgres",
-    max: 1,
-    onnotice: () => {},
-    idle_timeout: 0,
-    connection: { application_name: "bench-twilio-status" },
-  });
-}
 
 // -----------------------------------------------------------------------------
 // Set-up and clean-up
@@ -390,28 +369,15 @@ const cpuCells = (c: LoadResult["cpu"], rps: number) =>
 // Run
 // -----------------------------------------------------------------------------
 
-const admin = superuser();
-let interrupted = false;
-const onSignal = () => {
-  interrupted = true;
-  say("interrupted: stopping after this phase, then cleaning up");
-};
-Deno.addSignalListener("SIGINT", onSignal);
-Deno.addSignalListener("SIGTERM", onSignal);
-function check(): void {
-  if (interrupted) throw new Error("interrupted");
-}
+const admin = db.connect("supabase_admin", "bench-twilio-status");
+const { check, release } = holdInterrupts(() =>
+  say("interrupted: stopping after this phase, then cleaning up")
+);
 
 const servers: Server[] = [];
 let output = "";
 try {
-  try {
-    await admin`select 1`;
-  } catch (error) {
-    throw new Error(
-      `cannot reach the dev database as supabase_admin over ${socketDir} (npm run up): ${error}`,
-    );
-  }
+  await db.assertReachable(admin);
   await removeOrganizations(admin, [SLUG]);
   say(`loading ${fmtInt(MESSAGES)} sent messages into ${SLUG}`);
   const loadStarted = performance.now();
@@ -592,8 +558,7 @@ try {
     await admin`vacuum analyze public.messages`;
   } finally {
     await admin.end({ timeout: 5 });
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    release();
   }
 }
 

@@ -1,0 +1,79 @@
+/**
+ * The dev stack's database as the benchmarks reach it for their own work: over its unix
+ * socket, where supabase_admin logs in without a password (trust), so a bench can load and
+ * remove its scratch data without triggers, and can find the postmaster to count Postgres's
+ * CPU. What a bench measures connects as the functions do (TCP, SUPABASE_DB_URL), in the
+ * script itself.
+ */
+import postgres from "postgres";
+import { stackEnv } from "../tests/support/stack.ts";
+
+export interface DevDatabase {
+  /**
+   * A single connection over the socket as `user`, no idle timeout (a bench holds it
+   * through long loads), notices dropped; `applicationName` names it in pg_stat_activity
+   * (postgres.js's own name otherwise).
+   */
+  connect(user: "postgres" | "supabase_admin", applicationName?: string): postgres.Sql;
+  /**
+   * Runs `select 1` on `admin` (a supabase_admin connection from `connect`), so that a
+   * stack that is up but refuses the superuser fails here, with what to do, rather than
+   * in the middle of loading.
+   */
+  assertReachable(admin: postgres.Sql): Promise<void>;
+  /**
+   * The postmaster's PID, from the socket's lock file: the server this socket belongs to,
+   * wherever its data folder lives (as root it may be one only postgres can read).
+   */
+  postmasterPid(): number;
+}
+
+/**
+ * The dev database of the stack's environment (.local/env, or the process's own). Throws
+ * at once when its socket is missing (the dev stack is not running), before a bench spends
+ * time on anything else.
+ */
+export function devDatabase(): DevDatabase {
+  const dbUrl = new URL(stackEnv().SUPABASE_DB_URL);
+  // The socket folder local/profiles.ts gives the stack: /tmp/sct-<database port>.
+  const socketDir = `/tmp/sct-${dbUrl.port}`;
+  const socket = `${socketDir}/.s.PGSQL.${dbUrl.port}`;
+  const notRunning = () =>
+    new Error(`no Postgres socket in ${socketDir}: the dev stack is not running (npm run up)`);
+  try {
+    Deno.statSync(socket);
+  } catch {
+    throw notRunning();
+  }
+  return {
+    connect(user, applicationName) {
+      return postgres({
+        path: socket,
+        user,
+        database: dbUrl.pathname.slice(1) || "postgres",
+        max: 1,
+        onnotice: () => {},
+        idle_timeout: 0,
+        // Only when named: an `application_name: undefined` would replace postgres.js's.
+        ...(applicationName ? { connection: { application_name: applicationName } } : {}),
+      });
+    },
+    async assertReachable(admin) {
+      try {
+        await admin`select 1`;
+      } catch (error) {
+        throw new Error(
+          `cannot reach the dev database as supabase_admin over ${socketDir} (npm run up): ${error}`,
+        );
+      }
+    },
+    postmasterPid() {
+      try {
+        // The lock file's first line.
+        return Number(Deno.readTextFileSync(`${socket}.lock`).split("\n")[0]);
+      } catch {
+        throw notRunning();
+      }
+    },
+  };
+}
