@@ -48,6 +48,7 @@ class FakeStore implements TickStore {
   released: Claim[] = [];
   paused: string[] = [];
   finished: string[] = [];
+  guardrailRuns = 0;
   claims: { max: number; leaseMs: number; horizonMs: number; at: number }[] = [];
   calls: string[] = [];
   /** Target ids a STOP (or pause, or cancel) reached after their claim. */
@@ -119,6 +120,10 @@ class FakeStore implements TickStore {
   }
   finishCampaigns(ids: string[]) {
     this.finished.push(...ids);
+    return Promise.resolve();
+  }
+  runGuardrails() {
+    this.guardrailRuns++;
     return Promise.resolve();
   }
 }

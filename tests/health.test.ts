@@ -10,7 +10,8 @@ import { loadOrCreateKeys, mintUserToken } from "../local/keys.ts";
 import { supabaseAuthIssuer, verifierFromEnv } from "../supabase/functions/_shared/auth.ts";
 import { cachedFor, CHECK_NAMES, DATABASE_CACHE_MS } from "../supabase/functions/health/checks.ts";
 import { healthReportSchema } from "../supabase/functions/health/health.routes.ts";
-import { freePort, seed, stackEnv } from "./support/stack.ts";
+import { adminSql, freePort, seed, stackEnv } from "./support/stack.ts";
+import { postTick } from "./support/tick-scenario.ts";
 import { startGatewayProcess } from "./support/gateway-process.ts";
 import { startBlackhole, startTcpProxy, type TcpProxy } from "./support/tcp-proxy.ts";
 
@@ -138,11 +139,54 @@ Deno.test("health: 200 with every check up on the running stack", async () => {
   assert.equal(status, 200, JSON.stringify(body));
   assert.equal(body.status, "ok");
   assert.deepEqual(body.down, []);
-  for (const name of ["database", "migrations", "pg_cron", "pg_net", "twilio"]) {
+  for (const name of ["database", "migrations", "pg_cron", "pg_net", "sender", "twilio"]) {
     assert.equal(body.checks[name].ok, true, `${name} should be up`);
   }
   assert.equal(typeof body.checks.pg_net.queue_depth, "number");
   assert.match(String(body.checks.migrations.applied), /^\d{14}$/);
+});
+
+Deno.test("health: 503 naming the sender when the scheduled tick has not run for three intervals, 200 once it runs", async () => {
+  const sql = adminSql();
+  const names = ["campaign_tick_url", "campaign_tick_secret"];
+  try {
+    // Scheduled (its Vault secrets, at a closed port: a post of pg_cron's fails harmlessly),
+    // and three posts of its job in the last three minutes with no tick since.
+    await sql`delete from vault.secrets where name = any (${names})`;
+    await sql`select vault.create_secret('http://127.0.0.1:9/functions/v1/campaign-tick',
+      'campaign_tick_url'), vault.create_secret(${"x".repeat(40)}, 'campaign_tick_secret')`;
+    await sql`delete from private.tick_runs where started_at > now() - interval '1 hour'`;
+    await sql`insert into cron.job_run_details (jobid, runid, job_pid, database, username,
+        command, status, start_time)
+      select j.jobid, -m, 0, 'postgres', 'postgres', j.command, 'succeeded',
+        now() - m * interval '1 minute'
+      from cron.job j, generate_series(1, 3) m where j.jobname = 'campaign-tick'`;
+    await pastDatabaseCache();
+    const stale = await health(stackEnv().SUPABASE_URL);
+    assert.equal(stale.status, 503, JSON.stringify(stale.body));
+    assert.deepEqual(stale.body.down, ["sender"]);
+    assert.match(String(stale.body.checks.sender.error), /has not run since it was scheduled/);
+    assert.equal(stale.body.checks.sender.scheduled, true);
+
+    // A tick runs (as pg_cron would call it): it records itself, and the sender is up.
+    await postTick();
+    await pastDatabaseCache();
+    const fresh = await health(stackEnv().SUPABASE_URL);
+    assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+    assert.equal(fresh.body.checks.sender.ok, true);
+    assert.ok(Number(fresh.body.checks.sender.last_tick_age_seconds) < 60);
+    assert.equal(fresh.body.checks.sender.ticks_failed_last_hour, 0);
+    assert.ok(fresh.body.checks.sender.last_tick_finished_at, "the tick recorded its end");
+  } finally {
+    await sql`delete from vault.secrets where name = any (${names})`;
+    await sql`delete from cron.job_run_details where runid < 0`;
+    await sql.end();
+  }
+  // Unscheduled again (as the test stack is): reported, not judged.
+  await pastDatabaseCache();
+  const unscheduled = await health(stackEnv().SUPABASE_URL);
+  assert.equal(unscheduled.body.checks.sender.scheduled, false);
+  assert.equal(unscheduled.status, 200, JSON.stringify(unscheduled.body));
 });
 
 Deno.test("health: 503 naming the database when it stops, 200 again when it is back", async () => {

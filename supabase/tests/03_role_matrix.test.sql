@@ -7,7 +7,7 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(1 + 19 * 4 * 9);
+select plan(1 + 20 * 4 * 9);
 \ir _helpers.sql
 
 -- Fixtures the cells act on, beyond the seed: an import, an unused template, a
@@ -30,6 +30,8 @@ insert into public.delivery_problems (org_id, message_id, phone_number_id, lead_
 values ('a0000000-0000-4000-8000-000000000000', 'a8000000-0000-4000-8000-000000000001',
         'a1000000-0000-4000-8000-000000000001', 'a2000000-0000-4000-8000-000000000003', 30003,
         'unreachable', now());
+-- The seed's messages in the rollups.
+select private.fold_metrics();
 insert into public.invitations (org_id, email, role, invited_by)
 values ('a0000000-0000-4000-8000-000000000000', 'new@acme.test', 'viewer',
         'a0000000-0000-4000-8000-000000000001');
@@ -180,6 +182,14 @@ insert into tests.matrix (table_name, operation, allowed, statement) values
    'update public.messages set body = ''edited'' where id = ''a8000000-0000-4000-8000-000000000001'''),
   ('messages', 'delete', '{}',
    'delete from public.messages where id = ''a8000000-0000-4000-8000-000000000001'''),
+  ('metric_rollups', 'select', '{admin,manager,operator,viewer}',
+   'select count(*) from public.metric_rollups where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('metric_rollups', 'insert', '{}',
+   'insert into public.metric_rollups (org_id, dimension, bucket) values (''a0000000-0000-4000-8000-000000000000'', ''org_hour'', ''2026-01-01'')'),
+  ('metric_rollups', 'update', '{}',
+   'update public.metric_rollups set sent = 99 where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('metric_rollups', 'delete', '{}',
+   'delete from public.metric_rollups where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('delivery_problems', 'select', '{admin,manager,operator,viewer}',
    'select count(*) from public.delivery_problems where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('delivery_problems', 'insert', '{}',

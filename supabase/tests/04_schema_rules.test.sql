@@ -340,7 +340,8 @@ $$;
 
 -- Rule 13: a security definer function in public (an RPC that bypasses RLS) checks its caller
 -- in its own body: auth.uid(), private.has_role_on_org(), private.org_ids_with_role() or a
--- private.authorize_*() helper. Its owner's rights are otherwise anyone's who may call it.
+-- private.authorize_*() or private.visible_*() helper. Its owner's rights are otherwise
+-- anyone's who may call it.
 create function tests.definer_caller_check_offenders() returns text[]
 language sql stable set search_path = '' as $$
   select coalesce(array_agg(format('%s: security definer in public without a check of its caller',
@@ -348,7 +349,7 @@ language sql stable set search_path = '' as $$
                             order by p.oid::regprocedure::text), '{}')
   from tests.our_functions() p
   where p.pronamespace = 'public'::regnamespace and p.prosecdef
-    and p.prosrc !~ '\m(auth\.uid|private\.has_role_on_org|private\.org_ids_with_role|private\.authorize_\w+)\('
+    and p.prosrc !~ '\m(auth\.uid|private\.has_role_on_org|private\.org_ids_with_role|private\.authorize_\w+|private\.visible_\w+)\('
 $$;
 
 -- Every rule's offenders together, and those naming a given probe.

@@ -65,9 +65,11 @@ export type Database = {
           lead_id: string;
           lease_expires_at: string | null;
           not_before: string;
+          opted_out_at: string | null;
           org_id: string;
           phone: string;
           phone_number_id: string | null;
+          replied_at: string | null;
           segments: number | null;
           sent_at: string | null;
           status: string;
@@ -88,9 +90,11 @@ export type Database = {
           lead_id: string;
           lease_expires_at?: string | null;
           not_before?: string;
+          opted_out_at?: string | null;
           org_id: string;
           phone: string;
           phone_number_id?: string | null;
+          replied_at?: string | null;
           segments?: number | null;
           sent_at?: string | null;
           status?: string;
@@ -111,9 +115,11 @@ export type Database = {
           lead_id?: string;
           lease_expires_at?: string | null;
           not_before?: string;
+          opted_out_at?: string | null;
           org_id?: string;
           phone?: string;
           phone_number_id?: string | null;
+          replied_at?: string | null;
           segments?: number | null;
           sent_at?: string | null;
           status?: string;
@@ -155,11 +161,13 @@ export type Database = {
       campaigns: {
         Row: {
           audience: Json;
+          auto_paused_at: string | null;
           canceled_at: string | null;
           completed_at: string | null;
           created_at: string;
           created_by: string | null;
           description: string | null;
+          guarded_since: string | null;
           id: string;
           name: string;
           org_id: string;
@@ -177,11 +185,13 @@ export type Database = {
         };
         Insert: {
           audience?: Json;
+          auto_paused_at?: string | null;
           canceled_at?: string | null;
           completed_at?: string | null;
           created_at?: string;
           created_by?: string | null;
           description?: string | null;
+          guarded_since?: string | null;
           id?: string;
           name: string;
           org_id: string;
@@ -199,11 +209,13 @@ export type Database = {
         };
         Update: {
           audience?: Json;
+          auto_paused_at?: string | null;
           canceled_at?: string | null;
           completed_at?: string | null;
           created_at?: string;
           created_by?: string | null;
           description?: string | null;
+          guarded_since?: string | null;
           id?: string;
           name?: string;
           org_id?: string;
@@ -816,6 +828,8 @@ export type Database = {
           canceled_at: string | null;
           claim_token: string | null;
           conversation_id: string | null;
+          counts_as_opt_out: boolean;
+          counts_as_reply: boolean;
           created_at: string;
           delivered_at: string | null;
           direction: Database["public"]["Enums"]["message_direction"];
@@ -854,6 +868,8 @@ export type Database = {
           canceled_at?: string | null;
           claim_token?: string | null;
           conversation_id?: string | null;
+          counts_as_opt_out?: boolean;
+          counts_as_reply?: boolean;
           created_at?: string;
           delivered_at?: string | null;
           direction: Database["public"]["Enums"]["message_direction"];
@@ -892,6 +908,8 @@ export type Database = {
           canceled_at?: string | null;
           claim_token?: string | null;
           conversation_id?: string | null;
+          counts_as_opt_out?: boolean;
+          counts_as_reply?: boolean;
           created_at?: string;
           delivered_at?: string | null;
           direction?: Database["public"]["Enums"]["message_direction"];
@@ -981,9 +999,81 @@ export type Database = {
           },
         ];
       };
+      metric_rollups: {
+        Row: {
+          bucket: string | null;
+          campaign_id: string | null;
+          cost: number;
+          delivered: number;
+          dimension: Database["public"]["Enums"]["metric_dimension"];
+          failed: number;
+          filtered: number;
+          id: number;
+          inbound: number;
+          opt_outs: number;
+          org_id: string;
+          phone_number_id: string | null;
+          replies: number;
+          segments: number;
+          sent: number;
+          template_variant_id: string | null;
+          undelivered: number;
+        };
+        Insert: {
+          bucket?: string | null;
+          campaign_id?: string | null;
+          cost?: number;
+          delivered?: number;
+          dimension: Database["public"]["Enums"]["metric_dimension"];
+          failed?: number;
+          filtered?: number;
+          id?: never;
+          inbound?: number;
+          opt_outs?: number;
+          org_id: string;
+          phone_number_id?: string | null;
+          replies?: number;
+          segments?: number;
+          sent?: number;
+          template_variant_id?: string | null;
+          undelivered?: number;
+        };
+        Update: {
+          bucket?: string | null;
+          campaign_id?: string | null;
+          cost?: number;
+          delivered?: number;
+          dimension?: Database["public"]["Enums"]["metric_dimension"];
+          failed?: number;
+          filtered?: number;
+          id?: never;
+          inbound?: number;
+          opt_outs?: number;
+          org_id?: string;
+          phone_number_id?: string | null;
+          replies?: number;
+          segments?: number;
+          sent?: number;
+          template_variant_id?: string | null;
+          undelivered?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "metric_rollups_org_id_fkey";
+            columns: ["org_id"];
+            isOneToOne: false;
+            referencedRelation: "organizations";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       organizations: {
         Row: {
           admin_count: number;
+          auto_pause_filtered_rate: number | null;
+          auto_pause_min_sample: number;
+          auto_pause_opt_out_rate: number | null;
+          auto_pause_window: string;
           campaign_message_interval: string;
           created_at: string;
           default_country: string;
@@ -1001,6 +1091,10 @@ export type Database = {
         };
         Insert: {
           admin_count?: number;
+          auto_pause_filtered_rate?: number | null;
+          auto_pause_min_sample?: number;
+          auto_pause_opt_out_rate?: number | null;
+          auto_pause_window?: string;
           campaign_message_interval?: string;
           created_at?: string;
           default_country?: string;
@@ -1018,6 +1112,10 @@ export type Database = {
         };
         Update: {
           admin_count?: number;
+          auto_pause_filtered_rate?: number | null;
+          auto_pause_min_sample?: number;
+          auto_pause_opt_out_rate?: number | null;
+          auto_pause_window?: string;
           campaign_message_interval?: string;
           created_at?: string;
           default_country?: string;
@@ -1043,6 +1141,7 @@ export type Database = {
           health: Database["public"]["Enums"]["number_health"];
           health_checked_at: string | null;
           health_score: number | null;
+          health_since: string | null;
           id: string;
           messages_per_second: number;
           messaging_service_sid: string | null;
@@ -1059,6 +1158,7 @@ export type Database = {
           health?: Database["public"]["Enums"]["number_health"];
           health_checked_at?: string | null;
           health_score?: number | null;
+          health_since?: string | null;
           id?: string;
           messages_per_second?: number;
           messaging_service_sid?: string | null;
@@ -1075,6 +1175,7 @@ export type Database = {
           health?: Database["public"]["Enums"]["number_health"];
           health_checked_at?: string | null;
           health_score?: number | null;
+          health_since?: string | null;
           id?: string;
           messages_per_second?: number;
           messaging_service_sid?: string | null;
@@ -1276,7 +1377,25 @@ export type Database = {
       };
     };
     Views: {
-      [_ in never]: never;
+      sender_status: {
+        Row: {
+          cron_failures_last_hour: number | null;
+          due_targets: number | null;
+          inbound_last_5_minutes: number | null;
+          last_tick_age_seconds: number | null;
+          last_tick_started_at: string | null;
+          oldest_due_at: string | null;
+          org_id: string | null;
+          pg_net_failures_last_hour: number | null;
+          pg_net_queue_depth: number | null;
+          scheduled: boolean | null;
+          stale: boolean | null;
+          status_callbacks_last_5_minutes: number | null;
+          ticks_failed_last_hour: number | null;
+          ticks_last_hour: number | null;
+        };
+        Relationships: [];
+      };
     };
     Functions: {
       accept_invitation: {
@@ -1295,15 +1414,22 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      campaign_analytics: { Args: { campaign_id: string }; Returns: Json };
+      campaign_forecast: {
+        Args: { at?: string; campaign_id: string };
+        Returns: Json;
+      };
       cancel_campaign: {
         Args: { campaign_id: string; reason?: string };
         Returns: {
           audience: Json;
+          auto_paused_at: string | null;
           canceled_at: string | null;
           completed_at: string | null;
           created_at: string;
           created_by: string | null;
           description: string | null;
+          guarded_since: string | null;
           id: string;
           name: string;
           org_id: string;
@@ -1330,6 +1456,10 @@ export type Database = {
         Args: { name: string; slug: string };
         Returns: {
           admin_count: number;
+          auto_pause_filtered_rate: number | null;
+          auto_pause_min_sample: number;
+          auto_pause_opt_out_rate: number | null;
+          auto_pause_window: string;
           campaign_message_interval: string;
           created_at: string;
           default_country: string;
@@ -1351,6 +1481,10 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      dashboard_metrics: {
+        Args: { from_at: string; org_id?: string; to_at: string };
+        Returns: Json;
       };
       invite_member: {
         Args: {
@@ -1406,11 +1540,13 @@ export type Database = {
         Args: { campaign_id: string; reason?: string };
         Returns: {
           audience: Json;
+          auto_paused_at: string | null;
           canceled_at: string | null;
           completed_at: string | null;
           created_at: string;
           created_by: string | null;
           description: string | null;
+          guarded_since: string | null;
           id: string;
           name: string;
           org_id: string;
@@ -1442,15 +1578,43 @@ export type Database = {
         };
         Returns: Json;
       };
+      restore_number_health: {
+        Args: { phone_number_id: string };
+        Returns: {
+          created_at: string;
+          daily_cap: number | null;
+          friendly_name: string | null;
+          health: Database["public"]["Enums"]["number_health"];
+          health_checked_at: string | null;
+          health_score: number | null;
+          health_since: string | null;
+          id: string;
+          messages_per_second: number;
+          messaging_service_sid: string | null;
+          org_id: string;
+          phone: string;
+          status: string;
+          twilio_sid: string;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "phone_numbers";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       resume_campaign: {
         Args: { campaign_id: string };
         Returns: {
           audience: Json;
+          auto_paused_at: string | null;
           canceled_at: string | null;
           completed_at: string | null;
           created_at: string;
           created_by: string | null;
           description: string | null;
+          guarded_since: string | null;
           id: string;
           name: string;
           org_id: string;
@@ -1477,11 +1641,13 @@ export type Database = {
         Args: { at: string; campaign_id: string };
         Returns: {
           audience: Json;
+          auto_paused_at: string | null;
           canceled_at: string | null;
           completed_at: string | null;
           created_at: string;
           created_by: string | null;
           description: string | null;
+          guarded_since: string | null;
           id: string;
           name: string;
           org_id: string;
@@ -1508,11 +1674,13 @@ export type Database = {
         Args: { campaign_id: string };
         Returns: {
           audience: Json;
+          auto_paused_at: string | null;
           canceled_at: string | null;
           completed_at: string | null;
           created_at: string;
           created_by: string | null;
           description: string | null;
+          guarded_since: string | null;
           id: string;
           name: string;
           org_id: string;
@@ -1535,6 +1703,7 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      why_not_sent: { Args: { at?: string; target_id: number }; Returns: Json };
     };
     Enums: {
       campaign_status:
@@ -1575,6 +1744,13 @@ export type Database = {
         | "failed"
         | "canceled"
         | "received";
+      metric_dimension:
+        | "org_hour"
+        | "campaign_day"
+        | "campaign_5min"
+        | "variant"
+        | "number_hour"
+        | "campaign_number";
       number_health: "unknown" | "good" | "moderate" | "poor";
       phone_number_status: "active" | "paused" | "disabled";
       rotation_strategy: "round_robin" | "weighted" | "ab_test";
@@ -1757,6 +1933,14 @@ export const Constants = {
         "failed",
         "canceled",
         "received",
+      ],
+      metric_dimension: [
+        "org_hour",
+        "campaign_day",
+        "campaign_5min",
+        "variant",
+        "number_hour",
+        "campaign_number",
       ],
       number_health: ["unknown", "good", "moderate", "poor"],
       phone_number_status: ["active", "paused", "disabled"],

@@ -88,6 +88,8 @@ app.post("/", async (c) => {
     throw new UnauthorizedError("the campaign tick needs its service secret");
   }
   const budgetMs = Math.min(env.TICK_BUDGET_MS, (await tickRequest(c.req.raw)).budget_ms);
+  // Recorded for the health check: a run that never finishes counts as failed.
+  const runId = await store.startRun(budgetMs);
   const report = await runTick(store, twilio, {
     budgetMs,
     batchSize: env.TICK_BATCH_SIZE,
@@ -95,6 +97,7 @@ app.post("/", async (c) => {
     lookaheadMs: env.TICK_LOOKAHEAD_MS,
     statusCallback,
   });
+  await store.finishRun(runId, report);
   return c.json(report);
 });
 app.notFound(notFoundHandler);

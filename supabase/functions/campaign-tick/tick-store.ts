@@ -6,7 +6,15 @@
  */
 import type { Db } from "../_shared/db.ts";
 import { bySource, type ClaimedMessage, claimKey } from "./claims.ts";
-import type { TickStore } from "./tick.ts";
+import type { TickReport, TickStore } from "./tick.ts";
+
+/** The record each tick leaves in private.tick_runs, which the health check reads. */
+export interface TickRuns {
+  /** A tick starts with this budget: its run id. */
+  startRun(budgetMs: number): Promise<string>;
+  /** The run ended with this report (a run that never ends shows as failed). */
+  finishRun(runId: string, report: TickReport): Promise<void>;
+}
 
 interface ClaimRow {
   id: string;
@@ -37,7 +45,7 @@ function claimed(source: "target" | "reply", rows: ClaimRow[]): ClaimedMessage[]
   }));
 }
 
-export function createTickStore(db: Db): TickStore {
+export function createTickStore(db: Db): TickStore & TickRuns {
   return {
     async startDueCampaigns() {
       await db.asSystem((tx) => tx`select * from private.start_due_campaigns()`);
@@ -177,6 +185,20 @@ export function createTickStore(db: Db): TickStore {
       await db.asSystem((tx) =>
         tx`select private.pause_sending_number(${phoneNumberId}, ${reason})`
       );
+    },
+    async startRun(budgetMs) {
+      const [row] = await db.asSystem((tx) =>
+        tx<{ id: string }[]>`select private.start_tick_run(${budgetMs}) as id`
+      );
+      return row.id;
+    },
+    async finishRun(runId, report) {
+      await db.asSystem((tx) =>
+        tx`select private.finish_tick_run(${runId}::bigint, ${JSON.stringify(report)}::jsonb)`
+      );
+    },
+    async runGuardrails() {
+      await db.asSystem((tx) => tx`select private.run_metric_jobs()`);
     },
     async finishCampaigns(campaignIds) {
       await db.asSystem((tx) => tx`select private.finish_campaigns(${campaignIds}::uuid[])`);

@@ -60,6 +60,11 @@ export interface TickStore {
    * campaign with nothing left (also those whose last claims expired).
    */
   finishCampaigns(campaignIds: string[]): Promise<void>;
+  /**
+   * Folds the message metrics and runs the guardrails that read them (number health,
+   * auto-pause); a campaign paused by them withholds what was claimed for it.
+   */
+  runGuardrails(): Promise<void>;
 }
 
 export interface TickOptions {
@@ -99,6 +104,9 @@ export interface TickReport {
   writeError: string | null;
   /** Sending stopped because nothing could be written any more. */
   databaseStopped: string | null;
+  /** Guardrail runs started while sending (runGuardrails), and the first that failed. */
+  guardrailRuns: number;
+  guardrailError: string | null;
   /** Claim statements made, their total and longest time (ms). */
   claims: number;
   claimMs: number;
@@ -122,6 +130,8 @@ const EMPTY_CLAIM_PAUSE_MS = 250;
 const FLUSH_EVERY_MS = 250;
 /** Writes that fail wholesale this many times in a row stop the sending. */
 const MAX_FAILED_WRITES = 3;
+/** How often a tick runs the guardrails while it sends (pg_cron's job runs once a minute). */
+const GUARDRAILS_EVERY_MS = 5_000;
 /**
  * A claim is made as of when it is expected back: its recent duration with a margin
  * (bounded), so that its first slots are not already late when they arrive.
@@ -180,6 +190,8 @@ export async function runTick(
     unwritten: 0,
     writeError: null,
     databaseStopped: null,
+    guardrailRuns: 0,
+    guardrailError: null,
     claims: 0,
     claimMs: 0,
     slowestClaimMs: 0,
@@ -314,6 +326,8 @@ export async function runTick(
     stopped.abort();
   };
 
+  let guardrailsAt = clock.now() + GUARDRAILS_EVERY_MS;
+  let guardrails: Promise<void> | null = null;
   try {
     // How far each number's slots handed out to this tick reach. The next claim comes when
     // the shortest of them (of numbers with recent slots) runs low: a claim spreads its
@@ -336,6 +350,14 @@ export async function runTick(
       const now = clock.now();
       if (deadline - now < MIN_CLAIM_MS) break;
       void flush();
+      // One run at a time; a failure is reported (the first) and tried again at the next turn.
+      if (now >= guardrailsAt && guardrails === null) {
+        guardrailsAt = now + GUARDRAILS_EVERY_MS;
+        report.guardrailRuns++;
+        guardrails = store.runGuardrails().catch((error) => {
+          report.guardrailError ??= error instanceof Error ? error.message : String(error);
+        }).finally(() => guardrails = null);
+      }
       // Claim again once less than three quarters of the lookahead is left to send (a slow
       // claim then still returns before its numbers run dry), and not sooner than a short
       // or empty claim asked.
@@ -408,6 +430,7 @@ export async function runTick(
       report.unknown++;
     }
     await flush();
+    await guardrails;
   }
   report.campaigns = [...campaigns];
   // Also when none was touched: campaigns whose last claims expired complete here.

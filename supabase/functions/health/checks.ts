@@ -12,7 +12,14 @@ export interface Check {
   [detail: string]: unknown;
 }
 
-export const CHECK_NAMES = ["database", "migrations", "pg_cron", "pg_net", "twilio"] as const;
+export const CHECK_NAMES = [
+  "database",
+  "migrations",
+  "pg_cron",
+  "pg_net",
+  "sender",
+  "twilio",
+] as const;
 
 export type CheckName = (typeof CHECK_NAMES)[number];
 
@@ -91,22 +98,57 @@ interface PlatformHealth {
   pg_net_failures_last_hour: number;
 }
 
+/** private.sender_health(): the campaign tick and the work around it. */
+interface SenderHealth {
+  scheduled: boolean;
+  stale: boolean;
+  tick_interval_seconds: number;
+  last_tick_age_seconds: number | null;
+  cron_posts_since_last_tick: number;
+  [detail: string]: unknown;
+}
+
+type DatabaseCheckName = "database" | "migrations" | "pg_cron" | "pg_net" | "sender";
+
+/**
+ * The sender check: down when the scheduled tick has not started for three intervals
+ * (pg_cron posted it three times since). An unscheduled tick (no pg_cron job or Vault
+ * secrets, as on the test stack) is reported, not judged: nothing says it should run.
+ */
+function senderCheck(sender: SenderHealth, latency: number): Check {
+  return {
+    ok: !sender.stale,
+    latency_ms: latency,
+    ...sender,
+    ...(sender.stale
+      ? {
+        error: sender.last_tick_age_seconds === null
+          ? `the campaign tick has not run since it was scheduled (pg_cron posted it ` +
+            `${sender.cron_posts_since_last_tick} times)`
+          : `the campaign tick last ran ${Math.round(sender.last_tick_age_seconds)} s ago: ` +
+            `pg_cron posted it ${sender.cron_posts_since_last_tick} times since (3 intervals ` +
+            `of ${sender.tick_interval_seconds} s)`,
+      }
+      : {}),
+  };
+}
+
 /** Database reachability, then what the database knows about the platform around it. */
 export async function databaseChecks(
   db: Db,
   requiredVersion: string,
   timeoutMs: number,
-): Promise<Pick<HealthReport["checks"], "database" | "migrations" | "pg_cron" | "pg_net">> {
+): Promise<Pick<HealthReport["checks"], DatabaseCheckName>> {
   const started = performance.now();
-  let facts: PlatformHealth;
+  let row: { report: PlatformHealth; sender: SenderHealth };
   try {
-    facts = await withTimeout(
+    row = await withTimeout(
       db.asSystem(async (tx) => {
         // A hung query must not hold the connection after the timeout answered for it.
         await tx`select set_config('statement_timeout', ${String(timeoutMs)}, true)`;
-        const [row] = await tx<{ report: PlatformHealth }[]>`
-          select private.platform_health() as report`;
-        return row.report;
+        const [facts] = await tx<{ report: PlatformHealth; sender: SenderHealth }[]>`
+          select private.platform_health() as report, private.sender_health() as sender`;
+        return facts;
       }),
       timeoutMs,
       "database",
@@ -119,9 +161,11 @@ export async function databaseChecks(
       migrations: unknown,
       pg_cron: unknown,
       pg_net: unknown,
+      sender: unknown,
     };
   }
   const latency = Math.round(performance.now() - started);
+  const facts = row.report;
   const applied = facts.latest_migration;
   const migrated = applied !== null && applied >= requiredVersion;
   return {
@@ -147,6 +191,7 @@ export async function databaseChecks(
       failures_last_hour: Number(facts.pg_net_failures_last_hour),
       ...(facts.pg_net_worker ? {} : { error: "pg_net worker is not running" }),
     },
+    sender: senderCheck(row.sender, latency),
   };
 }
 

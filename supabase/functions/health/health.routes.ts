@@ -24,10 +24,12 @@ export const healthReportSchema = z.object({
 export const getHealth = createRoute({
   method: "get",
   path: "/",
-  summary: "Whether the platform can send: database, migrations, pg_cron, pg_net, Twilio",
+  summary: "Whether the platform can send: database, migrations, pg_cron, pg_net, the tick, Twilio",
   description:
     "Public: status and the names of what is down. With the service-role key as bearer " +
-    "token, also each check's details (latency, applied migration, pg_net queue).",
+    "token, also each check's details (latency, applied migration, pg_net queue, the last " +
+    "tick and its age, failed ticks, due targets, webhook traffic). The sender check is " +
+    "down when the scheduled campaign tick has not run for three intervals.",
   responses: {
     200: {
       description: "Every dependency is up",

@@ -46,6 +46,7 @@ const dbChecks = cachedFor(
       migrations: checkFailed(),
       pg_cron: checkFailed(),
       pg_net: checkFailed(),
+      sender: checkFailed(),
     };
   },
 );

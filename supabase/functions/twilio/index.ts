@@ -42,7 +42,7 @@ function xml(body: string): Response {
 app.post("/inbound", async (c) => {
   const p = read(inboundParams, c.get("params"));
   const [row] = await db.sql<{ outcome: string; intent: string | null; reply: string | null }[]>`
-    select outcome, intent, reply
+    select outcome, intent, reply, private.count_webhook('inbound')
     from private.receive_inbound(${p.MessageSid}, ${p.From}, ${p.To}, ${p.Body})`;
   const fields = {
     outcome: row.outcome,
@@ -61,7 +61,7 @@ app.post("/status", async (c) => {
   const p = read(statusParams, c.get("params"));
   const [row] = await db.sql<{ outcome: string }[]>`
     select private.record_message_status(${p.MessageSid}, ${p.MessageStatus},
-      ${p.ErrorCode}::integer, ${p.ErrorMessage}) as outcome`;
+      ${p.ErrorCode}::integer, ${p.ErrorMessage}) as outcome, private.count_webhook('status')`;
   if (row.outcome === "unknown") {
     c.get("log").warn("status callback for an unknown message", {
       sid: p.MessageSid,
