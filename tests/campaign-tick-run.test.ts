@@ -48,7 +48,9 @@ class FakeStore implements TickStore {
   released: Claim[] = [];
   paused: string[] = [];
   finished: string[] = [];
-  guardrailRuns = 0;
+  /** When each guardrail run started; the first `guardrailFailures` runs fail. */
+  guardrailRuns: number[] = [];
+  guardrailFailures = 0;
   claims: { max: number; leaseMs: number; horizonMs: number; at: number }[] = [];
   calls: string[] = [];
   /** Target ids a STOP (or pause, or cancel) reached after their claim. */
@@ -123,8 +125,11 @@ class FakeStore implements TickStore {
     return Promise.resolve();
   }
   runGuardrails() {
-    this.guardrailRuns++;
-    return Promise.resolve();
+    this.guardrailRuns.push(this.clock.now());
+    if (this.guardrailRuns.length <= this.guardrailFailures) {
+      return Promise.reject(new Error("metrics fold failed"));
+    }
+    return this.clock.sleep(300);
   }
 }
 
@@ -314,6 +319,26 @@ Deno.test("runTick: refused credentials stop the whole tick; every claim goes ba
   assert.deepEqual(store.released.map((c) => c.id).sort(), ["1", "2", "3"]);
   assert.equal(store.claims.length, 1, "no further claim");
   assert.equal(twilio.sent.length, 1);
+});
+
+Deno.test("runTick: the guardrails run every 5 s while it sends; a failure is reported and sending goes on", async () => {
+  const clock = new FakeClock(0);
+  const store = new FakeStore(clock, [
+    Array.from({ length: 10 }, (_, i) => message(i + 1, "n1", i * 2_000)),
+  ]);
+  store.guardrailFailures = 1;
+  const report = await clock.run(
+    runTick(store, fakeTwilio(clock), { ...OPTIONS, budgetMs: 21_000, clock }),
+  );
+  assert.equal(report.sent, 10);
+  assert.equal(report.guardrailError, "metrics fold failed");
+  assert.equal(report.guardrailRuns, store.guardrailRuns.length);
+  assert.ok(store.guardrailRuns.length >= 3, `ran at ${store.guardrailRuns}`);
+  for (let i = 1; i < store.guardrailRuns.length; i++) {
+    const gap = store.guardrailRuns[i] - store.guardrailRuns[i - 1];
+    assert.ok(gap >= 5_000 && gap < 5_500, `runs ${gap} ms apart`);
+  }
+  assert.ok(store.guardrailRuns[0] >= 5_000, "not at the very start: the cron job just ran");
 });
 
 Deno.test("runTick: the budget ends the tick; what could not start goes back", async () => {
