@@ -11,10 +11,14 @@ import { stackEnv } from "../tests/support/stack.ts";
 export interface DevDatabase {
   /**
    * A single connection over the socket as `user`, no idle timeout (a bench holds it
-   * through long loads), notices dropped; `applicationName` names it in pg_stat_activity
-   * (postgres.js's own name otherwise).
+   * through long loads), notices dropped unless `onnotice` takes them; `applicationName`
+   * names it in pg_stat_activity (postgres.js's own name otherwise).
    */
-  connect(user: "postgres" | "supabase_admin", applicationName?: string): postgres.Sql;
+  connect(
+    user: "postgres" | "supabase_admin",
+    applicationName?: string,
+    onnotice?: (notice: postgres.Notice) => void,
+  ): postgres.Sql;
   /**
    * Runs `select 1` on `admin` (a supabase_admin connection from `connect`), so that a
    * stack that is up but refuses the superuser fails here, with what to do, rather than
@@ -46,13 +50,13 @@ export function devDatabase(): DevDatabase {
     throw notRunning();
   }
   return {
-    connect(user, applicationName) {
+    connect(user, applicationName, onnotice) {
       return postgres({
         path: socket,
         user,
         database: dbUrl.pathname.slice(1) || "postgres",
         max: 1,
-        onnotice: () => {},
+        onnotice: onnotice ?? (() => {}),
         idle_timeout: 0,
         // Only when named: an `application_name: undefined` would replace postgres.js's.
         ...(applicationName ? { connection: { application_name: applicationName } } : {}),
@@ -76,4 +80,24 @@ export function devDatabase(): DevDatabase {
       }
     },
   };
+}
+
+/**
+ * A bench's own user, as Auth would create it (its profile follows by trigger): who the
+ * measured queries act as under RLS.
+ */
+export async function insertAuthUser(
+  sql: postgres.Sql | postgres.TransactionSql,
+  user: { id: string; email: string; fullName: string },
+): Promise<void> {
+  await sql`
+    insert into auth.users (
+      instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+      raw_app_meta_data, raw_user_meta_data, created_at, updated_at
+    ) values (
+      '00000000-0000-0000-0000-000000000000', ${user.id}, 'authenticated', 'authenticated',
+      ${user.email}, extensions.crypt('password', extensions.gen_salt('bf', 6)), now(),
+      '{"provider": "email", "providers": ["email"]}',
+      ${JSON.stringify({ full_name: user.fullName })}::jsonb, now(), now()
+    )`;
 }

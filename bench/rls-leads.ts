@@ -22,7 +22,7 @@
 import postgres from "postgres";
 import { stackEnv } from "../tests/support/stack.ts";
 import { argValue, holdInterrupts, percentile } from "./bench-util.ts";
-import { devDatabase } from "./dev-database.ts";
+import { devDatabase, insertAuthUser } from "./dev-database.ts";
 import { writeResults } from "./results.ts";
 
 const WARMUP = 30;
@@ -225,16 +225,7 @@ async function createFixture(sql: postgres.Sql): Promise<Fixture> {
       from generate_series(0, ${SMALL_ORGS}) n
       order by n
       returning id, slug`;
-    await tx`
-      insert into auth.users (
-        instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
-        raw_app_meta_data, raw_user_meta_data, created_at, updated_at
-      ) values (
-        '00000000-0000-0000-0000-000000000000', ${USER_ID}, 'authenticated', 'authenticated',
-        ${USER_EMAIL}, extensions.crypt('password', extensions.gen_salt('bf', 6)), now(),
-        '{"provider": "email", "providers": ["email"]}', '{"full_name": "Bench Manager"}',
-        now(), now()
-      )`;
+    await insertAuthUser(tx, { id: USER_ID, email: USER_EMAIL, fullName: "Bench Manager" });
     const big = orgs.find((o) => o.slug === BIG_SLUG)!.id as string;
     const small = orgs.filter((o) => o.slug !== BIG_SLUG).map((o) => o.id as string);
     await tx`

@@ -146,6 +146,7 @@ async function bench(): Promise<number> {
       "lead-import.ts",
       "campaign-sender.ts",
       "twilio-status.ts",
+      "dashboards.ts",
     ]
   ) {
     const child = new Deno.Command(Deno.execPath(), {

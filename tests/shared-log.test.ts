@@ -524,3 +524,21 @@ Deno.test("log: requestLogger sets the id on raw Responses and logs 5xx as error
   assert.equal(last.level, "error");
   assert.equal(last.status, 503);
 });
+
+Deno.test("log: requestLogger at successLevel debug logs answers below 400 only at debug; 4xx warn, 5xx error", async () => {
+  for (const level of ["info", "debug"] as const) {
+    const { logger, lines } = capture(level);
+    const app = new Hono<{ Variables: LogVariables }>();
+    app.use(requestLogger({ logger, successLevel: "debug" }));
+    app.get("/ok", (c) => c.text("ok"));
+    app.get("/bad", (c) => c.text("bad", 422));
+    app.get("/down", (c) => c.text("down", 503));
+    for (const path of ["/ok", "/bad", "/down"]) await (await app.request(path)).body?.cancel();
+    const seen = lines.map((l) => `${l.status} ${l.level}`);
+    assert.deepEqual(
+      seen,
+      level === "debug" ? ["200 debug", "422 warn", "503 error"] : ["422 warn", "503 error"],
+      `at ${level}`,
+    );
+  }
+});

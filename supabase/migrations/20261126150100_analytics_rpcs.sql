@@ -99,7 +99,8 @@ create function private.normal_cdf(z double precision) returns double precision
 language sql
 immutable
 as $$
-  select 0.5 * (1 + sign(z) * (1 - c.poly * exp(-a.x * a.x)))
+  -- exp underflows beyond |z| ≈ 38; the tail is 0 long before (|x| > 26 gives < 1e-300).
+  select 0.5 * (1 + sign(z) * (1 - c.poly * exp(greatest(-a.x * a.x, -700))))
   from (select abs(z) / sqrt(2) as x) a
   cross join lateral (select 1 / (1 + 0.3275911 * a.x) as t) b
   cross join lateral (
@@ -238,6 +239,58 @@ comment on function public.dashboard_metrics(timestamptz, timestamptz, uuid) is
    carrier-filtered over sent), running campaigns, a series by hour (up to 2 days) or day,
    and the 5 campaigns that sent most. Any member; org_id when they have several.';
 
+-- When `remaining` messages are sent at `per_minute`, sending only inside the campaign's
+-- hours and days in `zone`: each open window from `at` on takes what it can, the last one
+-- ends the estimate. Null when nothing sends or it would take more than a year.
+create function private.window_completion(
+  remaining numeric,
+  per_minute numeric,
+  window_start time,
+  window_end time,
+  send_days smallint[],
+  zone text,
+  at timestamptz
+) returns timestamptz
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  local timestamp := at at time zone zone;
+  day date := local::date;
+  opens timestamp;
+  closes timestamp;
+  capacity numeric;
+  left_over numeric := remaining;
+begin
+  if remaining <= 0 then
+    return at;
+  end if;
+  if per_minute is null or per_minute <= 0 then
+    return null;
+  end if;
+  for i in 0..366 loop
+    if extract(isodow from day)::smallint = any (send_days) then
+      opens := greatest(day + window_start, local);
+      closes := day + window_end;
+      if closes > opens then
+        capacity := extract(epoch from closes - opens) / 60 * per_minute;
+        if left_over <= capacity then
+          return (opens + make_interval(secs => left_over / per_minute * 60)) at time zone zone;
+        end if;
+        left_over := left_over - capacity;
+      end if;
+    end if;
+    day := day + 1;
+  end loop;
+  return null;
+end;
+$$;
+comment on function private.window_completion(numeric, numeric, time, time, smallint[], text,
+  timestamptz) is
+  'When `remaining` messages at `per_minute` are sent, inside the campaign''s hours and days
+   in `zone` (from `at`); null if never within a year.';
+
 -- -----------------------------------------------------------------------------
 -- campaign_analytics
 -- -----------------------------------------------------------------------------
@@ -262,6 +315,8 @@ begin
     select r.* from private.org_metric_rows(c.org_id) r
     where r.campaign_id = c.id
       and r.dimension in ('campaign_day', 'campaign_5min', 'variant', 'campaign_number')
+      -- The pace needs the last 15 minutes of 5-minute rows only.
+      and (r.dimension <> 'campaign_5min' or r.bucket >= since)
   ),
   variants as (
     select r.template_variant_id, sum(r.sent) as sent, sum(r.delivered) as delivered,
@@ -285,6 +340,24 @@ begin
     select coalesce(sum(r.sent), 0) as sent,
       greatest(extract(epoch from now() - since) / 60, 1) as minutes
     from rows r where r.dimension = 'campaign_5min' and r.bucket >= since
+  ),
+  -- Sends a minute: the last 15 minutes' pace, or (none, e.g. outside the window) what the
+  -- organization's numbers can send.
+  rate as (
+    select case when p.sent > 0 then p.sent / p.minutes else coalesce((
+        select sum(60 / extract(epoch from n.spacing))
+        from private.sender_numbers(array[c.org_id], now()) n where n.in_rotation), 0)
+      end as per_minute
+    from pace p
+  ),
+  -- The zone of the next target due (its ZIP's; New York's when unknown): the windows the
+  -- estimate walks through.
+  next_zone as (
+    select coalesce((
+      select l.zip_time_zone from public.campaign_targets t
+      join public.leads l on l.org_id = t.org_id and l.id = t.lead_id
+      where t.org_id = c.org_id and t.campaign_id = c.id and t.status = 'pending'
+      order by t.not_before, t.id limit 1), 'America/New_York') as zone
   ),
   progress as (
     select coalesce(sum(t.n), 0) as targets,
@@ -342,12 +415,14 @@ begin
         'unknown', g.unknown, 'failed', g.failed, 'skipped', g.skipped,
         'canceled', g.canceled, 'remaining', g.pending + g.claimed,
         'sent_per_minute', round(s.sent / s.minutes, 2),
+        'estimate_per_minute', round(k.per_minute, 2),
         'estimated_completion_at', case
           when g.pending + g.claimed = 0 then coalesce(c.completed_at, now())
-          when c.status = 'running' and s.sent > 0 then
-            now() + make_interval(secs => (g.pending + g.claimed) / (s.sent / s.minutes) * 60)
+          when c.status = 'running' then
+            private.window_completion(g.pending + g.claimed, k.per_minute, c.send_window_start,
+              c.send_window_end, c.send_days, z.zone, now())
         end)
-      from progress g cross join pace s)
+      from progress g cross join pace s cross join rate k cross join next_zone z)
   ) into result;
   return result;
 end;
@@ -356,7 +431,9 @@ comment on function public.campaign_analytics(uuid) is
   'One campaign''s totals and rates, per template variant (the one that sent most is the
    control; two-sided p-values of a two-proportion z-test for reply and opt-out rates), per
    sending number, and progress (targets by status, sends a minute over the last 15
-   minutes, and the completion that rate gives while the campaign runs). Any member.';
+   minutes, and while it runs the completion that pace gives, or the numbers'' capacity when
+   it sent nothing lately, within the campaign''s hours and days in the zone of its next
+   target). Any member.';
 
 revoke all on function public.dashboard_metrics(timestamptz, timestamptz, uuid) from public, anon;
 revoke all on function public.campaign_analytics(uuid) from public, anon;

@@ -286,6 +286,7 @@ declare
   folded bigint;
 begin
   folded := private.fold_metrics();
+  perform private.sample_webhook_counts();
   return jsonb_build_object(
     'folded', folded,
     'numbers_changed', private.refresh_number_health(),
@@ -293,8 +294,9 @@ begin
 end;
 $$;
 comment on function private.run_metric_jobs() is
-  'Folds the metric deltas, grades the sending numbers and auto-pauses campaigns over their
-   thresholds; pg_cron runs it every minute, a running campaign tick every few seconds.';
+  'Folds the metric deltas, samples the webhook counters, grades the sending numbers and
+   auto-pauses campaigns over their thresholds; pg_cron runs it every minute, a running
+   campaign tick every few seconds.';
 revoke all on function private.run_metric_jobs() from public;
 grant execute on function private.run_metric_jobs() to sms_system;
 

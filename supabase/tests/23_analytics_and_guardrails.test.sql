@@ -11,7 +11,7 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(34);
+select plan(38);
 \ir _helpers.sql
 
 -- A campaign running since now, a second number, and leads with campaign messages.
@@ -178,6 +178,22 @@ select is(private.two_proportion_p(50, 1000, 50, 1000), 1.0000,
   'a two-proportion test of equal rates gives p = 1');
 select is(private.two_proportion_p(30, 1000, 60, 1000), 0.0012,
   'and of 3% against 6% over 1,000 each, p ≈ 0.001');
+select is(private.two_proportion_p(0, 48000, 4000, 48000), 0.0000,
+  'an overwhelming difference gives p = 0, not an underflow error');
+
+-- The completion estimate walks through the campaign's windows in the zone.
+select is(private.window_completion(1000, 10, '09:00', '20:00', '{1,2,3,4,5}',
+    'America/New_York', '2026-11-27 23:00:00+00'),
+  '2026-11-28 00:40:00+00'::timestamptz,
+  '1,000 at 10 a minute from 18:00 in New York: done at 19:40, inside the window');
+select is(private.window_completion(10000, 10, '09:00', '20:00', '{1,2,3,4,5,6,7}',
+    'America/Los_Angeles', '2026-11-27 15:00:00+00'),
+  '2026-11-28 22:40:00+00'::timestamptz,
+  'from 07:00 in Los Angeles: the day''s 6,600 from 09:00, the rest the next day by 14:40');
+select is(private.window_completion(1000, 10, '09:00', '20:00', '{1,2,3,4,5}',
+    'America/New_York', '2026-11-28 14:00:00+00'),
+  '2026-11-30 15:40:00+00'::timestamptz,
+  'on a Saturday with weekdays only: Monday 09:00 plus 100 minutes');
 
 -- ---------------------------------------------------------------------------
 -- Number health

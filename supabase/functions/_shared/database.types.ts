@@ -1005,7 +1005,7 @@ export type Database = {
           campaign_id: string | null;
           cost: number;
           delivered: number;
-          dimension: Database["public"]["Enums"]["metric_dimension"];
+          dimension: string;
           failed: number;
           filtered: number;
           id: number;
@@ -1024,7 +1024,7 @@ export type Database = {
           campaign_id?: string | null;
           cost?: number;
           delivered?: number;
-          dimension: Database["public"]["Enums"]["metric_dimension"];
+          dimension: string;
           failed?: number;
           filtered?: number;
           id?: never;
@@ -1043,7 +1043,7 @@ export type Database = {
           campaign_id?: string | null;
           cost?: number;
           delivered?: number;
-          dimension?: Database["public"]["Enums"]["metric_dimension"];
+          dimension?: string;
           failed?: number;
           filtered?: number;
           id?: never;

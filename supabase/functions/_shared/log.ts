@@ -334,10 +334,11 @@ export function requestIdFrom(header: string | null | undefined): string {
 
 /**
  * Gives each request an id (`x-request-id` in and out), a child logger carrying it
- * (`c.get('log')`), and one log line when the response is ready.
+ * (`c.get('log')`), and one log line when the response is ready: at `successLevel` (default
+ * info) below 400, warn for other 4xx, error for 5xx.
  */
 export function requestLogger(
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; successLevel?: "debug" | "info" } = {},
 ): MiddlewareHandler<{ Variables: LogVariables }> {
   return async (c, next) => {
     const started = performance.now();
@@ -355,6 +356,8 @@ export function requestLogger(
       ms: Math.round((performance.now() - started) * 10) / 10,
     };
     if (status >= 500) log.error("request", fields);
+    else if (status >= 400) log.warn("request", fields);
+    else if (options.successLevel === "debug") log.debug("request", fields);
     else log.info("request", fields);
   };
 }

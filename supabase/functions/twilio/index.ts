@@ -26,7 +26,10 @@ const env = loadEnv(baseEnvSchema.extend(twilioEnvSchema.shape));
 const db = createDb({ url: env.SUPABASE_DB_URL, max: 4, systemSessions: true });
 
 const app = new Hono<{ Variables: LogVariables & SignedVariables }>().basePath("/twilio");
-app.use(requestLogger());
+// Twilio posts a callback per status of every message: a line for each would be the bulk of
+// the logs (and of the work) while the platform's invocation log has them already. Answers
+// that matter log on their own (unknown SIDs, numbers that are not ours); failures warn.
+app.use(requestLogger({ successLevel: "debug" }));
 app.use(verifyTwilioSignature(env.TWILIO_AUTH_TOKEN, env.PUBLIC_BASE_URL ?? env.SUPABASE_URL));
 
 function read<T extends z.ZodType>(schema: T, params: Record<string, string>): z.infer<T> {

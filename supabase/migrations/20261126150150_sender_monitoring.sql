@@ -9,33 +9,76 @@
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------
--- Webhook counts, per minute (a row per backend, so concurrent callbacks never wait for
--- one another's counter)
+-- Webhook counts: a sequence per kind (nextval costs a callback next to nothing and never
+-- waits), sampled with each run of the metric jobs; the difference to a sample about five
+-- minutes old is what arrived since.
 -- -----------------------------------------------------------------------------
 
-create table private.webhook_counts (
-  minute timestamptz not null,
-  kind text not null constraint webhook_counts_kind_valid check (kind in ('status', 'inbound')),
-  shard integer not null,
-  received bigint not null default 0,
-  primary key (minute, kind, shard)
+create sequence private.webhook_status_requests;
+create sequence private.webhook_inbound_requests;
+comment on sequence private.webhook_status_requests is
+  'Status callbacks received (private.count_webhook); sampled in webhook_count_samples.';
+comment on sequence private.webhook_inbound_requests is
+  'Inbound messages received (private.count_webhook); sampled in webhook_count_samples.';
+
+create table private.webhook_count_samples (
+  at timestamptz primary key,
+  status_requests bigint not null,
+  inbound_requests bigint not null
 );
-comment on table private.webhook_counts is
-  'Twilio webhook requests received per minute and kind (summed over shards); kept a day.';
+comment on table private.webhook_count_samples is
+  'The webhook request counters at an instant (each run of the metric jobs); kept a day.';
 
 create function private.count_webhook(kind text) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if kind = 'status' then
+    perform nextval('private.webhook_status_requests');
+  elsif kind = 'inbound' then
+    perform nextval('private.webhook_inbound_requests');
+  else
+    raise exception 'count_webhook: status or inbound, not %', kind using errcode = '22023';
+  end if;
+end;
+$$;
+comment on function private.count_webhook(text) is
+  'For the twilio webhook: counts one request of this kind (status or inbound).';
+revoke all on function private.count_webhook(text) from public;
+grant execute on function private.count_webhook(text) to sms_system;
+
+-- The counters now (a sequence never called yet reads 0).
+create function private.webhook_requests() returns table (status_requests bigint,
+  inbound_requests bigint)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select (select case when s.is_called then s.last_value else 0 end
+          from private.webhook_status_requests s),
+    (select case when s.is_called then s.last_value else 0 end
+     from private.webhook_inbound_requests s)
+$$;
+comment on function private.webhook_requests() is
+  'How many status callbacks and inbound messages the webhooks have counted so far.';
+revoke all on function private.webhook_requests() from public;
+
+create function private.sample_webhook_counts() returns void
 language sql
 security definer
 set search_path = ''
 as $$
-  insert into private.webhook_counts as w (minute, kind, shard, received)
-  values (date_trunc('minute', now()), count_webhook.kind, pg_catalog.pg_backend_pid() % 16, 1)
-  on conflict (minute, kind, shard) do update set received = w.received + 1
+  insert into private.webhook_count_samples (at, status_requests, inbound_requests)
+  select now(), w.status_requests, w.inbound_requests from private.webhook_requests() w
+  on conflict (at) do nothing;
+  delete from private.webhook_count_samples where at < now() - interval '1 day';
 $$;
-comment on function private.count_webhook(text) is
-  'For the twilio webhook: counts one request of this kind (status or inbound) this minute.';
-revoke all on function private.count_webhook(text) from public;
-grant execute on function private.count_webhook(text) to sms_system;
+comment on function private.sample_webhook_counts() is
+  'Records the webhook counters now (with each run of the metric jobs); forgets a day on.';
+revoke all on function private.sample_webhook_counts() from public;
 
 -- -----------------------------------------------------------------------------
 -- Tick runs
@@ -71,11 +114,9 @@ as $$
   update private.tick_runs set finished_at = now(), report = finish_tick_run.report
   where id = finish_tick_run.run_id;
   delete from private.tick_runs where started_at < now() - interval '7 days';
-  delete from private.webhook_counts where minute < now() - interval '1 day';
 $$;
 comment on function private.finish_tick_run(bigint, jsonb) is
-  'For the tick: records that a run finished and what it did; forgets runs over 7 days old
-   and webhook counts over a day old.';
+  'For the tick: records that a run finished and what it did; forgets runs over 7 days old.';
 
 revoke all on function private.start_tick_run(integer) from public;
 revoke all on function private.finish_tick_run(bigint, jsonb) from public;
@@ -123,12 +164,24 @@ as $$
       limit 100001
     ) d
   ),
+  -- Since the latest sample at least 5 minutes old (or the oldest, if none is).
   webhooks as (
-    select
-      coalesce(sum(w.received) filter (where w.kind = 'status'), 0) as status_callbacks,
-      coalesce(sum(w.received) filter (where w.kind = 'inbound'), 0) as inbound
-    from private.webhook_counts w
-    where w.minute >= date_trunc('minute', at) - interval '4 minutes'
+    select n.status_requests - b.status_requests as status_callbacks,
+      n.inbound_requests - b.inbound_requests as inbound,
+      b.at as since
+    from private.webhook_requests() n
+    cross join lateral (
+      select c.at, c.status_requests, c.inbound_requests from (
+        (select 1 as rank, x.* from private.webhook_count_samples x
+         where x.at <= sender_health.at - interval '5 minutes' order by x.at desc limit 1)
+        union all
+        (select 2, x.* from private.webhook_count_samples x order by x.at limit 1)
+        union all
+        select 3, sender_health.at, 0, 0
+      ) c
+      order by c.rank
+      limit 1
+    ) b
   )
   select jsonb_build_object(
     'scheduled', s.scheduled,
@@ -159,6 +212,7 @@ as $$
       where m.send_state = 'waiting' and m.not_before <= at),
     'status_callbacks_last_5_minutes', w.status_callbacks,
     'inbound_last_5_minutes', w.inbound,
+    'webhooks_counted_since', w.since,
     'metric_deltas_waiting', (select count(*) from private.metric_deltas)
   )
   from schedule s
