@@ -115,17 +115,19 @@ create type private.message_counts as (
   filtered integer
 );
 
--- The one definition of the counters. Sent: handed to Twilio (it has a SID); cost: what
--- Twilio charged (its prices are negative); filtered: error 30007, carrier filtering.
+-- The one definition of the counters. Sent: handed to Twilio (it has a SID); delivered,
+-- undelivered and failed: the outcomes Twilio reported for those (a reply that never reached
+-- Twilio is no delivery failure); cost: what Twilio charged (its prices are negative);
+-- filtered: error 30007, carrier filtering.
 create function private.message_counts(m public.messages) returns private.message_counts
 language sql
 immutable
 as $$
   select row(
     (m.direction = 'outbound' and m.twilio_sid is not null)::integer,
-    (m.status = 'delivered')::integer,
-    (m.status = 'undelivered')::integer,
-    (m.status = 'failed')::integer,
+    (m.twilio_sid is not null and m.status = 'delivered')::integer,
+    (m.twilio_sid is not null and m.status = 'undelivered')::integer,
+    (m.twilio_sid is not null and m.status = 'failed')::integer,
     case when m.direction = 'outbound' and m.twilio_sid is not null
       then coalesce(m.segments, 1)::integer else 0 end,
     case when m.direction = 'outbound' then abs(coalesce(m.price, 0)) else 0 end,
@@ -287,13 +289,27 @@ begin
       return null;
     end if;
     insert into private.metric_deltas values (default, new.org_id, new.created_at,
-      new.campaign_id,
-      new.template_variant_id, new.phone_number_id, after.sent - before.sent,
+      new.campaign_id, new.template_variant_id, new.phone_number_id, after.sent - before.sent,
       after.delivered - before.delivered, after.undelivered - before.undelivered,
       after.failed - before.failed, after.segments - before.segments,
       after.cost - before.cost, after.inbound - before.inbound,
       after.replies - before.replies, after.opt_outs - before.opt_outs,
       after.filtered - before.filtered);
+    return null;
+  end if;
+  -- A campaign, variant or number deleted: its foreign keys null the message's key (the
+  -- row it named is gone). Its counts stay where they were counted, so a deleted campaign
+  -- keeps its history; a key a person clears moves them.
+  if tg_op = 'UPDATE' and before is not distinct from after
+    and (old.org_id, old.created_at) is not distinct from (new.org_id, new.created_at)
+    and (new.campaign_id is not distinct from old.campaign_id or (new.campaign_id is null
+      and not exists (select 1 from public.campaigns c where c.id = old.campaign_id)))
+    and (new.template_variant_id is not distinct from old.template_variant_id
+      or (new.template_variant_id is null and not exists (
+        select 1 from public.template_variants v where v.id = old.template_variant_id)))
+    and (new.phone_number_id is not distinct from old.phone_number_id
+      or (new.phone_number_id is null and not exists (
+        select 1 from public.phone_numbers p where p.id = old.phone_number_id))) then
     return null;
   end if;
   if tg_op <> 'INSERT' then

@@ -259,16 +259,19 @@ as $$
   cross join private.sender_health() h
   cross join private.platform_health() p
   cross join lateral (
-    select count(*) as n, min(t.not_before) as oldest
-    from public.campaign_targets t
-    join public.campaigns c on c.org_id = t.org_id and c.id = t.campaign_id
-    where t.org_id = o.org_id and t.status = 'pending' and t.not_before <= now()
-      and c.status = 'running'
+    select count(*) as n, min(x.not_before) as oldest
+    from (
+      select t.not_before from public.campaign_targets t
+      join public.campaigns c on c.org_id = t.org_id and c.id = t.campaign_id
+      where t.org_id = o.org_id and t.status = 'pending' and t.not_before <= now()
+        and c.status = 'running'
+      limit 100001
+    ) x
   ) d
 $$;
 comment on function private.sender_status_rows() is
   'private.sender_health() for each organization the caller administers, with its due
-   targets (the rows behind public.sender_status).';
+   targets (counted up to 100,001; the rows behind public.sender_status).';
 revoke all on function private.sender_status_rows() from public;
 grant execute on function private.sender_status_rows() to authenticated;
 
@@ -280,3 +283,8 @@ comment on view public.sender_status is
    queue), one row per organization they administer.';
 revoke all on public.sender_status from anon, authenticated, service_role;
 grant select on public.sender_status to authenticated;
+
+-- pg_cron keeps a row per run (two jobs a minute here): the health check reads the last
+-- hour, nobody the rest after a week.
+select cron.schedule('cron-history', '17 * * * *',
+  $$delete from cron.job_run_details where end_time < now() - interval '7 days'$$);

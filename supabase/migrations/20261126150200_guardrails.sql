@@ -107,9 +107,10 @@ $$;
 comment on function private.number_health_grade(numeric, numeric, numeric, numeric, numeric) is
   'A sending number''s health and score from its counters over the health window.';
 
--- Grades every number of every organization; a change is saved and broadcast on org:<id>
--- (phone_number.health). A poor number stays poor (out of the rotation) until an admin
--- restores it with restore_number_health.
+-- Grades every number of every organization; a change of grade is saved and broadcast on
+-- org:<id> (phone_number.health), the score when it moved 5 points (or once a day). A poor
+-- number stays poor (out of the rotation) until an admin restores it with
+-- restore_number_health.
 create function private.refresh_number_health(at timestamptz default now()) returns integer
 language plpgsql
 security definer
@@ -121,7 +122,8 @@ declare
 begin
   for n in
     with graded as (
-      select p.id, p.org_id, p.phone, p.health as previous, g.health, g.score, s.*
+      select p.id, p.org_id, p.phone, p.health as previous, p.health_since, g.health,
+        g.score, s.*
       from public.phone_numbers p
       cross join lateral (
         select coalesce(sum(r.sent), 0) as sent, coalesce(sum(r.delivered), 0) as delivered,
@@ -144,9 +146,14 @@ begin
         health_checked_at = at
     from graded g
     where p.id = g.id
+      -- Not when an admin restored it meanwhile (graded on what it was before).
+      and p.health_since is not distinct from g.health_since
+      -- A change of grade, or of the score by 5 points or more, or once a day: every
+      -- update of a number is audited, and this runs every few seconds while sending.
       and (p.health is distinct from case when p.health = 'poor' then 'poor' else g.health end
-        or p.health_score is distinct from g.score
-        or p.health_checked_at is null or p.health_checked_at < at - interval '1 hour')
+        or (p.health_score is null) <> (g.score is null)
+        or abs(p.health_score - g.score) >= 5
+        or p.health_checked_at is null or p.health_checked_at < at - interval '1 day')
     returning p.id, p.org_id, p.phone, g.previous, p.health, p.health_score, g.sent,
       g.delivered, g.lost, g.filtered, g.opt_outs
   loop
@@ -241,6 +248,7 @@ begin
     ) s
     where k.status = 'running'
       and (o.auto_pause_opt_out_rate is not null or o.auto_pause_filtered_rate is not null)
+    order by k.id
   loop
     continue when c.sent < c.auto_pause_min_sample;
     reason := case
@@ -255,13 +263,24 @@ begin
         round(100.0 * c.filtered / c.sent, 2), round(100 * c.auto_pause_filtered_rate, 2))
     end;
     continue when reason is null;
-    perform private.change_campaign_status(c.id, 'pause', reason);
-    update public.campaigns k set auto_paused_at = at where k.id = c.id;
-    perform realtime.send(jsonb_build_object(
-        'campaign_id', c.id, 'reason', reason, 'sent', c.sent, 'opt_outs', c.opt_outs,
-        'filtered', c.filtered, 'since', c.since, 'at', at),
-      'campaign.auto_paused', 'campaign:' || c.id::text, true);
-    paused := paused + 1;
+    -- One campaign at a time, each on its own: a campaign a claim holds (for share) or a
+    -- person is changing is left for the next run, and one that stopped running meanwhile
+    -- is no error that would undo the fold and the other pauses.
+    begin
+      perform 1 from public.campaigns k
+      where k.id = c.id and k.status = 'running'
+      for update skip locked;
+      continue when not found;
+      perform private.change_campaign_status(c.id, 'pause', reason);
+      update public.campaigns k set auto_paused_at = at where k.id = c.id;
+      perform realtime.send(jsonb_build_object(
+          'campaign_id', c.id, 'reason', reason, 'sent', c.sent, 'opt_outs', c.opt_outs,
+          'filtered', c.filtered, 'since', c.since, 'at', at),
+        'campaign.auto_paused', 'campaign:' || c.id::text, true);
+      paused := paused + 1;
+    exception when sqlstate 'PT409' then
+      null;
+    end;
   end loop;
   return paused;
 end;

@@ -333,10 +333,14 @@ begin
     for no key update of t skip locked
   ),
   -- Every recipient rule, by the one judge (private.judge_targets, which the forecast uses
-  -- too).
+  -- too). It reads the targets as the statement's snapshot saw them; one that changed since
+  -- (what `locked` returns is its newest version) is left for the next claim.
   judged as materialized (
     select j.* from private.judge_targets(array(select k.id from locked k), claim_targets.at,
       slots_until) j
+    join locked k on k.id = j.id
+      and k.template_variant_id is not distinct from j.template_variant_id
+      and k.not_before = j.not_before and k.phone = j.phone and k.lead_id = j.lead_id
   ),
   -- Each organization's sending numbers: their slot state, spacing and whether they are in
   -- rotation (active, not poor; with an org cap below the number count, only the first).

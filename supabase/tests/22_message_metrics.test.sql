@@ -12,7 +12,7 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(17);
+select plan(21);
 \ir _helpers.sql
 
 select setseed(0.42);
@@ -185,6 +185,37 @@ select private.count_stored_messages('a0000000-0000-4000-8000-000000000000');
 select private.fold_metrics();
 select set_eq('select * from tests.counted()', 'select * from tests.recount()',
   'count_stored_messages and a fold rebuild the same rollups');
+
+-- A deleted campaign keeps its history: its foreign keys null the messages' campaign, and
+-- the counts stay where they were counted.
+create table tests.campaign_b_before as
+  select dimension, bucket, phone_number_id, template_variant_id, sent, delivered, replies
+  from public.metric_rollups where campaign_id = 'a6000000-0000-4000-8000-0000000000f2';
+select ok((select count(*) from tests.campaign_b_before) > 0, 'campaign B has rollups');
+update public.campaigns set status = 'canceled' where id = 'a6000000-0000-4000-8000-0000000000f2';
+delete from public.campaigns where id = 'a6000000-0000-4000-8000-0000000000f2';
+select private.fold_metrics();
+select set_eq(
+  $$select dimension, bucket, phone_number_id, template_variant_id, sent, delivered, replies
+    from public.metric_rollups where campaign_id = 'a6000000-0000-4000-8000-0000000000f2'$$,
+  'select * from tests.campaign_b_before',
+  'after the campaign is deleted, its rollups are as they were');
+select set_eq(
+  $$select * from tests.counted() where dimension = 'org_hour'$$,
+  $$select * from tests.recount() where dimension = 'org_hour'$$,
+  'and the organization''s totals still equal the recount');
+
+-- A reply that never reached Twilio (refused before it was sent) is no delivery failure.
+insert into public.messages (org_id, direction, lead_id, phone_number_id, from_phone, to_phone,
+  body, status, error_code, created_at)
+values ('a0000000-0000-4000-8000-000000000000', 'outbound',
+  'a2000000-0000-4000-8000-000000000003', 'a1000000-0000-4000-8000-000000000001',
+  '+14155550100', '+16025550103', 'Never sent', 'failed', 21211, now());
+select results_eq(
+  $$select c.sent, c.failed from public.messages m cross join private.message_counts(m) c
+    where m.body = 'Never sent'$$,
+  $$values (0, 0)$$,
+  'a message Twilio never took counts neither as sent nor as failed');
 
 -- ---------------------------------------------------------------------------
 -- Attribution of replies and opt-outs
