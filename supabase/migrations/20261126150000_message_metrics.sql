@@ -98,6 +98,64 @@ create trigger messages_attribute_inbound before insert on public.messages
   for each row when (new.direction = 'inbound')
   execute function private.attribute_inbound_message();
 
+-- A reply can overtake the record of the message it answers (the tick records sends in
+-- batches, a moment after Twilio took them): when a campaign message is recorded, the lead's
+-- answers from the same number since it was sent that no campaign message claimed are
+-- credited to it as above (the first as the reply, the first STOP as the opt-out).
+create function private.credit_earlier_answers() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  first_reply timestamptz;
+  first_stop timestamptz;
+begin
+  select min(i.created_at), min(i.created_at) filter (where i.intent = 'opt_out')
+  into first_reply, first_stop
+  from public.messages i
+  where i.org_id = new.org_id and i.lead_id = new.lead_id and i.direction = 'inbound'
+    and i.campaign_id is null and i.phone_number_id is not distinct from new.phone_number_id
+    and i.created_at >= new.created_at;
+  if first_reply is null then
+    return null;
+  end if;
+  update public.campaign_targets t
+  set replied_at = coalesce(t.replied_at, first_reply),
+      opted_out_at = coalesce(t.opted_out_at, first_stop)
+  where t.org_id = new.org_id and t.id = new.campaign_target_id;
+  -- (The target's message is recorded once: nothing was credited to it before.)
+  update public.messages i
+  set campaign_id = new.campaign_id,
+      campaign_target_id = new.campaign_target_id,
+      template_variant_id = new.template_variant_id,
+      counts_as_reply = e.first_reply,
+      counts_as_opt_out = e.first_stop
+  from (
+    select x.id,
+      row_number() over (order by x.created_at, x.id) = 1 as first_reply,
+      x.intent is not distinct from 'opt_out' and row_number() over (
+        partition by x.intent is not distinct from 'opt_out' order by x.created_at, x.id) = 1
+        as first_stop
+    from public.messages x
+    where x.org_id = new.org_id and x.lead_id = new.lead_id and x.direction = 'inbound'
+      and x.campaign_id is null and x.phone_number_id is not distinct from new.phone_number_id
+      and x.created_at >= new.created_at
+  ) e
+  where i.id = e.id;
+  return null;
+end;
+$$;
+comment on function private.credit_earlier_answers() is
+  'Trigger: credits to a campaign message just recorded the answers its lead sent since it
+   was sent that no campaign message claimed (a reply that overtook the record).';
+revoke all on function private.credit_earlier_answers() from public;
+
+create trigger messages_credit_earlier_answers after insert on public.messages
+  for each row when (new.direction = 'outbound' and new.campaign_target_id is not null
+    and new.lead_id is not null)
+  execute function private.credit_earlier_answers();
+
 -- -----------------------------------------------------------------------------
 -- What a message counts for, and under which keys
 -- -----------------------------------------------------------------------------

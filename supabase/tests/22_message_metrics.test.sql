@@ -12,7 +12,7 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(21);
+select plan(23);
 \ir _helpers.sql
 
 select setseed(0.42);
@@ -246,6 +246,38 @@ select ok(
         (i.campaign_id, i.template_variant_id)
       and i.twilio_sid <> 'SM' || md5('reply again 12')),
   'an answer carries the campaign and variant of the message it answers');
+
+-- A reply that overtakes the record of the message it answers (the tick records sends a
+-- moment after Twilio took them) is credited when the message is recorded.
+insert into public.leads (org_id, phone, first_name)
+values ('a0000000-0000-4000-8000-000000000000', '+16025569990', 'Early');
+insert into public.campaign_targets (org_id, campaign_id, lead_id, phone, status,
+  template_variant_id, phone_number_id, sent_at)
+select org_id, 'a6000000-0000-4000-8000-000000000001', id, phone, 'sent',
+  'a5000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000001', now()
+from public.leads where phone = '+16025569990';
+select private.receive_inbound('SM' || md5('early reply'), '+16025569990', '+14155550100',
+  'Yes, tell me more');
+insert into public.messages (org_id, direction, lead_id, phone_number_id, from_phone, to_phone,
+  body, segments, twilio_sid, status, campaign_id, campaign_target_id, template_variant_id,
+  created_at)
+select t.org_id, 'outbound', t.lead_id, t.phone_number_id, '+14155550100', t.phone, 'Hello',
+  1, 'SM' || md5('early send'), 'sent', t.campaign_id, t.id, t.template_variant_id,
+  now() - interval '2 seconds'
+from public.campaign_targets t where t.phone = '+16025569990';
+select results_eq(
+  $$select m.campaign_id, m.template_variant_id, m.counts_as_reply, t.replied_at is not null
+    from public.messages m join public.campaign_targets t on t.id = m.campaign_target_id
+    where m.twilio_sid = 'SM' || md5('early reply')$$,
+  $$values ('a6000000-0000-4000-8000-000000000001'::uuid,
+            'a5000000-0000-4000-8000-000000000002'::uuid, true, true)$$,
+  'a reply that came before its message was recorded is credited to it once recorded');
+select set_eq(
+  $$select * from tests.counted() where dimension in ('org_hour', 'number_hour')
+      or campaign_id = 'a6000000-0000-4000-8000-000000000001'$$,
+  $$select * from tests.recount() where dimension in ('org_hour', 'number_hour')
+      or campaign_id = 'a6000000-0000-4000-8000-000000000001'$$,
+  'and the counters follow it (the deleted campaign''s history aside)');
 
 -- ---------------------------------------------------------------------------
 -- Who reads the rollups
