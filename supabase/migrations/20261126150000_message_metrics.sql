@@ -40,6 +40,40 @@ as $$ select interval '30 days' $$;
 comment on function private.reply_attribution_window() is
   'How long after a campaign message an inbound message from its lead still answers it.';
 
+-- An answer to a campaign target, at `answered_at`: it counts as the target's reply when it
+-- is the first, and as its opt-out when it is the first STOP. The target's row lock makes two
+-- answers at once count once.
+create function private.credit_answer(
+  org uuid,
+  target_id bigint,
+  answered_at timestamptz,
+  intent text,
+  out counts_as_reply boolean,
+  out counts_as_opt_out boolean
+)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update public.campaign_targets t
+  set replied_at = answered_at
+  where t.org_id = org and t.id = target_id and t.replied_at is null;
+  counts_as_reply := found;
+  counts_as_opt_out := false;
+  if intent = 'opt_out' then
+    update public.campaign_targets t
+    set opted_out_at = answered_at
+    where t.org_id = org and t.id = target_id and t.opted_out_at is null;
+    counts_as_opt_out := found;
+  end if;
+end;
+$$;
+comment on function private.credit_answer(uuid, bigint, timestamptz, text) is
+  'Records an answer to a campaign target (replied_at, opted_out_at) and says whether it
+   counts as its reply and as its opt-out: only the first of each does.';
+revoke all on function private.credit_answer(uuid, bigint, timestamptz, text) from public;
+
 -- Before an inbound message is stored: the latest campaign message to the lead from the
 -- same number (within the window) is the one it answers; its target records the first
 -- reply and the first opt-out (the row lock makes two replies at once count once).
@@ -72,17 +106,10 @@ begin
   new.campaign_target_id := answered.campaign_target_id;
   new.template_variant_id := answered.template_variant_id;
   if answered.campaign_target_id is not null then
-    update public.campaign_targets t
-    set replied_at = new.created_at
-    where t.org_id = new.org_id and t.id = answered.campaign_target_id and t.replied_at is null;
-    new.counts_as_reply := found;
-    if new.intent = 'opt_out' then
-      update public.campaign_targets t
-      set opted_out_at = new.created_at
-      where t.org_id = new.org_id and t.id = answered.campaign_target_id
-        and t.opted_out_at is null;
-      new.counts_as_opt_out := found;
-    end if;
+    select c.counts_as_reply, c.counts_as_opt_out
+    into new.counts_as_reply, new.counts_as_opt_out
+    from private.credit_answer(new.org_id, answered.campaign_target_id, new.created_at,
+      new.intent) c;
   else
     new.counts_as_opt_out := new.intent is not distinct from 'opt_out';
   end if;
@@ -108,41 +135,27 @@ security definer
 set search_path = ''
 as $$
 declare
-  first_reply timestamptz;
-  first_stop timestamptz;
+  answer record;
+  credit record;
 begin
-  select min(i.created_at), min(i.created_at) filter (where i.intent = 'opt_out')
-  into first_reply, first_stop
-  from public.messages i
-  where i.org_id = new.org_id and i.lead_id = new.lead_id and i.direction = 'inbound'
-    and i.campaign_id is null and i.phone_number_id is not distinct from new.phone_number_id
-    and i.created_at >= new.created_at;
-  if first_reply is null then
-    return null;
-  end if;
-  update public.campaign_targets t
-  set replied_at = coalesce(t.replied_at, first_reply),
-      opted_out_at = coalesce(t.opted_out_at, first_stop)
-  where t.org_id = new.org_id and t.id = new.campaign_target_id;
-  -- (The target's message is recorded once: nothing was credited to it before.)
-  update public.messages i
-  set campaign_id = new.campaign_id,
-      campaign_target_id = new.campaign_target_id,
-      template_variant_id = new.template_variant_id,
-      counts_as_reply = e.first_reply,
-      counts_as_opt_out = e.first_stop
-  from (
-    select x.id,
-      row_number() over (order by x.created_at, x.id) = 1 as first_reply,
-      x.intent is not distinct from 'opt_out' and row_number() over (
-        partition by x.intent is not distinct from 'opt_out' order by x.created_at, x.id) = 1
-        as first_stop
-    from public.messages x
-    where x.org_id = new.org_id and x.lead_id = new.lead_id and x.direction = 'inbound'
-      and x.campaign_id is null and x.phone_number_id is not distinct from new.phone_number_id
-      and x.created_at >= new.created_at
-  ) e
-  where i.id = e.id;
+  for answer in
+    select i.id, i.created_at, i.intent
+    from public.messages i
+    where i.org_id = new.org_id and i.lead_id = new.lead_id and i.direction = 'inbound'
+      and i.campaign_id is null and i.phone_number_id is not distinct from new.phone_number_id
+      and i.created_at >= new.created_at
+    order by i.created_at, i.id
+  loop
+    credit := private.credit_answer(new.org_id, new.campaign_target_id, answer.created_at,
+      answer.intent);
+    update public.messages i
+    set campaign_id = new.campaign_id,
+        campaign_target_id = new.campaign_target_id,
+        template_variant_id = new.template_variant_id,
+        counts_as_reply = credit.counts_as_reply,
+        counts_as_opt_out = credit.counts_as_opt_out
+    where i.id = answer.id;
+  end loop;
   return null;
 end;
 $$;
