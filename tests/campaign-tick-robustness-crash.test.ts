@@ -187,11 +187,16 @@ Deno.test({
       name: "Tick expiry",
     });
     try {
-      // A tick that claimed and died before sending anything (claims of other
+      // A tick that claimed, rendered and died before sending anything (claims of other
       // organizations' running campaigns, if any, expire as well: that is the rule).
       await sql.begin(async (tx) => {
         await tx`set local role sms_system`;
-        await tx`select * from private.claim_targets(100, interval '1 minute')`;
+        const claims = await tx`
+          select target_id, claim_token from private.claim_targets(100, interval '1 minute')`;
+        await tx`select * from private.render_claims(
+          ${claims.map((c) => c.target_id)}::bigint[], ${
+          claims.map((c) => c.claim_token)
+        }::uuid[])`;
       });
       assert.deepEqual(await targetCounts(sql, scenario.campaign), [["claimed", 5]]);
       await passLeases(sql, scenario.campaign);

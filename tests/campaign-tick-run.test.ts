@@ -37,6 +37,7 @@ function message(
     from: `+1212555${number === "n1" ? "0001" : "0002"}`,
     messagingServiceSid: null,
     body: `hello ${id}`,
+    measure: campaign === null ? null : { encoding: "gsm7", segments: 1 },
     notBefore,
     sendBy: notBefore + TOLERANCE_MS,
   };
@@ -190,6 +191,14 @@ Deno.test("runTick: sends every claimed message on its slot and records each", a
     ["sent", "3"],
     ["sent", "4"],
   ]);
+  // Each outcome keeps the text it was sent with, to be recorded on the target.
+  for (const o of store.recorded) {
+    assert.deepEqual(o.kind === "sent" && o.text, {
+      body: `hello ${o.id}`,
+      encoding: "gsm7",
+      segments: 1,
+    });
+  }
   const startOf = (id: string) => twilio.sent.find((s) => s.request.body === `hello ${id}`)!.at;
   // Exactly at its slot: the pre-send check ran ahead of it.
   assert.equal(startOf("1"), 1_000_000);
@@ -284,6 +293,14 @@ Deno.test("runTick: each failure class is recorded as it is; unknown outcomes to
   assert.equal(byId["3"].kind === "failed" && byId["3"].retryAfterMs, 5_000);
   assert.equal(byId["5"].kind, "unknown");
   assert.equal(byId["6"].kind, "unknown", "a send that threw may have left: unknown");
+  for (const id of ["5", "6"]) {
+    const o = byId[id];
+    assert.equal(
+      o.kind === "unknown" && o.text?.body,
+      `hello ${id}`,
+      "with the text it may have had",
+    );
+  }
   assert.equal(report.unknown, 2);
   assert.deepEqual(report.failed, { suppress: 1, invalid_recipient: 1, retry: 1, rejected: 1 });
   assert.deepEqual(store.released, []);

@@ -15,52 +15,53 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(84);
+select plan(86);
 \ir _helpers.sql
 
 \ir _sender_helpers.sql
 
--- Every claim, with its label.
+-- Every claim the tick would send, with its label and text: claimed, then rendered in the
+-- same transaction (a claim refused by the render is not in it).
 create table tests.claims as
-  select ''::text as label, c.* from private.claim_targets(1) c with no data;
+  select ''::text as label, c.*, r.body, r.encoding, r.segments
+  from private.claim_targets(1) c, private.render_claims('{}', '{}') r with no data;
 
-create function tests.claim(label text, n integer, at timestamptz,
-  lease interval default '30 seconds') returns integer
-language plpgsql as $$
-declare
-  got integer;
-begin
-  insert into tests.claims select label, c.* from private.claim_targets(n, lease, at) c;
-  get diagnostics got = row_count;
-  return got;
-end;
-$$;
-
-create function tests.claim_until(label text, n integer, at timestamptz, horizon timestamptz)
+create function tests.claim_until(label text, n integer, at timestamptz, horizon timestamptz,
+  lease interval default '30 seconds')
 returns integer
 language plpgsql as $$
 declare
   got integer;
 begin
+  create temporary table claimed_now on commit drop as
+  select * from private.claim_targets(n, lease, at, horizon);
   insert into tests.claims
-  select label, c.* from private.claim_targets(n, '30 seconds', at, horizon) c;
+  select label, c.*, r.body, r.encoding, r.segments
+  from claimed_now c
+  join private.render_claims(array(select k.target_id from claimed_now k),
+    array(select k.claim_token from claimed_now k)) r on r.target_id = c.target_id;
   get diagnostics got = row_count;
+  drop table claimed_now;
   return got;
 end;
+$$;
+
+create function tests.claim(label text, n integer, at timestamptz,
+  lease interval default '30 seconds') returns integer
+language sql as $$ select tests.claim_until(label, n, at, null, lease) $$;
+
+-- Records a claim as sent, as the tick does: with its token and the text it was sent with.
+create function tests.record(label text, target text, sid text, status text default 'queued',
+  at timestamptz default now(), token uuid default null) returns text
+language sql as $$
+  select private.record_sent(c.target_id, coalesce(token, c.claim_token), sid, status, at,
+    c.body, c.encoding, c.segments)
+  from tests.claims c where c.label = record.label and c.target_id = tests.tid(target)
 $$;
 
 create function tests.claimed(label text, target text) returns tests.claims
 language sql stable as $$
   select * from tests.claims c where c.label = claimed.label and c.target_id = tests.tid(target)
-$$;
-
-create function tests.target_row(target text) returns public.campaign_targets
-language sql stable as $$ select * from public.campaign_targets where id = tests.tid(target) $$;
-
--- A scenario's end: its campaigns stop running, so later claims leave them alone.
-create function tests.done(org text) returns void
-language sql as $$
-  update public.campaigns set status = 'paused' where org_id = tests.id(org) and status = 'running';
 $$;
 
 -- The seed's campaigns are drafts; nothing else runs.
@@ -109,17 +110,16 @@ select is((tests.claimed('rules', 'r:sf')).body,
   'the text is rendered for the lead, with the opt-out language on a first message');
 select ok((select t.status = 'claimed' and t.claim_token = (tests.claimed('rules', 'r:sf')).claim_token
     and t.lease_expires_at = t.not_before + interval '30 seconds' and t.attempts = 1
-    and t.claimed_at = '2026-11-24 18:00:00+00' and t.body is not null
+    and t.claimed_at = '2026-11-24 18:00:00+00'
   from public.campaign_targets t where t.id = tests.tid('r:sf')),
-  'a claimed target holds its token, slot, lease, attempt and text');
+  'a claimed target holds its token, slot, lease and attempt');
 select is((tests.claimed('rules', 'r:sf')).from_phone || ' ' || (tests.claimed('rules', 'r:sf')).to_phone
   || ' ' || (tests.claimed('rules', 'r:sf')).twilio_number_sid,
   '+14155650100 +14155550101 PN' || md5('rules:415'),
   'the claim returns the numbers to send from and to, and the Twilio number SID');
 select is(tests.claim('rules again', 10, '2026-11-24 18:00:05+00'), 0,
   'nothing is claimed twice');
-select private.record_sent(tests.tid('r:sf'), (tests.claimed('rules', 'r:sf')).claim_token,
-  'SM' || repeat('5', 32));
+select tests.record('rules', 'r:sf', 'SM' || repeat('5', 32));
 select is((select phone_number_id from public.leads where id = tests.id('r:sf')),
   tests.id('rules:415'), 'the number that sent becomes the lead''s sticky number');
 select tests.done('rules');
@@ -228,8 +228,7 @@ select tests.target('o:t', 'pool:c', 'o:lead');
 select is(tests.claim('pool', 10, '2026-11-24 18:00:00+00'), 1, 'the pool''s lead is claimed');
 select is((tests.claimed('pool', 'o:t')).phone_number_id, tests.id('pool:good'),
   'a paused sticky number is replaced, skipping the poor one, by the healthiest');
-select private.record_sent(tests.tid('o:t'), (tests.claimed('pool', 'o:t')).claim_token,
-  'SM' || repeat('6', 32));
+select tests.record('pool', 'o:t', 'SM' || repeat('6', 32));
 select is((select phone_number_id from public.leads where id = tests.id('o:lead')),
   tests.id('pool:good'), 'and once it sends, the lead''s sticky number follows');
 select tests.done('pool');
@@ -361,11 +360,14 @@ select tests.target('u:' || i, 'out:c', 'u:' || i) from generate_series(1, 8) i;
 select is(tests.claim('out', 10, '2026-11-24 18:00:00+00'), 8, 'eight claimed for the outcomes');
 
 -- Sent.
-select is(private.record_sent(tests.tid('u:1'), gen_random_uuid(), 'SM' || md5('u:1'), 'queued',
-  '2026-11-24 18:00:01+00'), 'stale', 'record_sent with another token changes nothing');
+select is(tests.record('out', 'u:1', 'SM' || md5('u:1'), 'queued', '2026-11-24 18:00:01+00',
+  gen_random_uuid()), 'stale', 'record_sent with another token changes nothing');
+select throws_ok(format($$select private.record_sent(%s, %L, 'SM1', 'queued', now())$$,
+    tests.tid('u:1'), (tests.claimed('out', 'u:1')).claim_token),
+  '22023', null, 'record_sent without the text that was sent is refused');
 select is((tests.target_row('u:1')).status, 'claimed', '(still claimed)');
-select is(private.record_sent(tests.tid('u:1'), (tests.claimed('out', 'u:1')).claim_token,
-  'SM' || md5('u:1'), 'queued', '2026-11-24 18:00:01+00'), 'sent', 'record_sent with its token');
+select is(tests.record('out', 'u:1', 'SM' || md5('u:1'),
+  'queued', '2026-11-24 18:00:01+00'), 'sent', 'record_sent with its token');
 select ok((select m.direction = 'outbound' and m.status = 'queued'
     and m.body = (tests.claimed('out', 'u:1')).body and m.from_phone = '+14155651200'
     and m.campaign_id = tests.id('out:c') and m.conversation_id = c.id
@@ -376,8 +378,12 @@ select ok((select m.direction = 'outbound' and m.status = 'queued'
   'the message is recorded in the lead''s conversation with the number');
 select is((tests.target_row('u:1')).status || ' ' || (tests.target_row('u:1')).sent_at,
   'sent 2026-11-24 18:00:01+00', 'the target is sent');
-select is(private.record_sent(tests.tid('u:1'), (tests.claimed('out', 'u:1')).claim_token,
-  'SM' || md5('u:1'), 'queued', '2026-11-24 18:00:02+00'), 'duplicate',
+select ok((select t.body = c.body and t.encoding = c.encoding and t.segments = c.segments
+  from public.campaign_targets t, tests.claims c
+  where t.id = tests.tid('u:1') and c.label = 'out' and c.target_id = t.id),
+  'the target keeps the text it was sent with');
+select is(tests.record('out', 'u:1', 'SM' || md5('u:1'),
+  'queued', '2026-11-24 18:00:02+00'), 'duplicate',
   'recording it again changes nothing');
 
 -- Opt-out (21610).
@@ -406,8 +412,8 @@ select is((tests.target_row('u:4')).status || ' until ' || (tests.target_row('u:
 select is(tests.claim('out retry early', 10, '2026-11-24 18:00:20+00'), 0,
   'not claimed before its backoff ends');
 select is(tests.claim('out retry', 10, '2026-11-24 18:00:40+00'), 1, 'claimed again after it');
-select is(private.record_sent(tests.tid('u:4'), (tests.claimed('out', 'u:4')).claim_token,
-  'SM' || md5('u:4'), 'queued', '2026-11-24 18:00:41+00'), 'stale',
+select is(tests.record('out', 'u:4', 'SM' || md5('u:4'),
+  'queued', '2026-11-24 18:00:41+00'), 'stale',
   'the first claim''s token can no longer record an outcome');
 select is(private.record_send_failure(tests.tid('u:4'), (tests.claimed('out retry', 'u:4')).claim_token,
   null, 'timeout', '2026-11-24 18:00:41+00'), 'retry', 'a timeout before sending is retried');
@@ -432,8 +438,7 @@ select is((select count(*) from public.campaign_targets
 select is((tests.target_row('u:5')).status, 'unknown', 'their outcome is unknown');
 select is(tests.claim('out after expiry', 10, '2026-11-24 19:00:00+00'), 0,
   'an unknown outcome is never claimed again');
-select is(private.record_sent(tests.tid('u:5'), (tests.claimed('out', 'u:5')).claim_token,
-  'SM' || md5('u:5'), 'sent', '2026-11-24 18:00:10+00'), 'sent',
+select is(tests.record('out', 'u:5', 'SM' || md5('u:5'), 'sent', '2026-11-24 18:00:10+00'), 'sent',
   'a late record_sent with its token resolves it');
 
 -- A campaign canceled while its target is claimed.
@@ -441,8 +446,8 @@ select tests.lead('u:9', 'out', '+14155551209');
 select tests.target('u:9', 'out:c', 'u:9');
 select is(tests.claim('out cancel', 10, '2026-11-24 19:00:00+00'), 1, 'one more claimed');
 select private.change_campaign_status(tests.id('out:c'), 'cancel', 'test');
-select is(private.record_sent(tests.tid('u:9'), (tests.claimed('out cancel', 'u:9')).claim_token,
-  'SM' || md5('u:9'), 'queued', '2026-11-24 19:00:01+00'), 'canceled',
+select is(tests.record('out cancel', 'u:9', 'SM' || md5('u:9'),
+  'queued', '2026-11-24 19:00:01+00'), 'canceled',
   'a send that raced a cancel is recorded');
 select is((tests.target_row('u:9')).status, 'canceled', 'and the target stays canceled');
 

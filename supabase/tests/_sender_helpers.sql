@@ -1,5 +1,5 @@
--- Helpers of the sender's tests (15_sender_claim, 24_sender_forecast), included after
--- _helpers.sql: organizations, numbers, leads, campaigns, targets and messages by label.
+-- Helpers of the sender's tests (15_sender_claim, 24_sender_forecast, 26_claim_then_render),
+-- included after _helpers.sql: organizations, numbers, leads, campaigns, targets and messages by label.
 
 -- Acts as the system, as the tick does: role sms_system, no user claims.
 create function tests.as_system() returns void
@@ -17,6 +17,9 @@ language sql stable as $$ select id from tests.targets where name = label $$;
 
 create function tests.id(label text) returns uuid
 language sql stable as $$ select id from tests.ids where name = label $$;
+
+create function tests.target_row(target text) returns public.campaign_targets
+language sql stable as $$ select * from public.campaign_targets where id = tests.tid(target) $$;
 
 -- An organization with a one-variant template.
 create function tests.org(slug text, mpm integer default null, lead_cap smallint default null,
@@ -98,4 +101,10 @@ language sql as $$
     tests.id(campaign), at
   from public.leads l, public.phone_numbers n
   where l.id = tests.id(lead) and n.id = tests.id(number);
+$$;
+
+-- A scenario's end: its campaigns stop running, so later claims leave them alone.
+create function tests.done(org text) returns void
+language sql as $$
+  update public.campaigns set status = 'paused' where org_id = tests.id(org) and status = 'running';
 $$;

@@ -143,13 +143,6 @@ export type Database = {
             referencedColumns: ["org_id", "id"];
           },
           {
-            foreignKeyName: "campaign_targets_phone_number_fkey";
-            columns: ["org_id", "phone_number_id"];
-            isOneToOne: false;
-            referencedRelation: "phone_numbers";
-            referencedColumns: ["org_id", "id"];
-          },
-          {
             foreignKeyName: "campaign_targets_template_variant_fkey";
             columns: ["org_id", "template_variant_id"];
             isOneToOne: false;
@@ -1567,6 +1560,34 @@ export type Database = {
           to: "campaigns";
           isOneToOne: true;
           isSetofReturn: false;
+        };
+      };
+      phone_numbers: {
+        Args: {
+          target: Database["public"]["Tables"]["campaign_targets"]["Row"];
+        };
+        Returns: {
+          created_at: string;
+          daily_cap: number | null;
+          friendly_name: string | null;
+          health: Database["public"]["Enums"]["number_health"];
+          health_checked_at: string | null;
+          health_score: number | null;
+          health_since: string | null;
+          id: string;
+          messages_per_second: number;
+          messaging_service_sid: string | null;
+          org_id: string;
+          phone: string;
+          status: string;
+          twilio_sid: string;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: "campaign_targets";
+          to: "phone_numbers";
+          isOneToOne: true;
+          isSetofReturn: true;
         };
       };
       preview_template: {

@@ -18,6 +18,15 @@ export function claimKey(claim: Pick<Claim, "source" | "id">): string {
   return `${claim.source}:${claim.id}`;
 }
 
+/** How a campaign target's text is sent (private.render_claims), kept with its outcome. */
+export interface TextMeasure {
+  encoding: "gsm7" | "ucs2";
+  segments: number;
+}
+
+/** The text a target was sent with (or may have been): recorded with the outcome. */
+export type SentText = { body: string } & TextMeasure;
+
 /** A claim as the database hands it out. */
 export interface ClaimedMessage extends Claim {
   /** Null for a reply. */
@@ -27,6 +36,8 @@ export interface ClaimedMessage extends Claim {
   from: string;
   messagingServiceSid: string | null;
   body: string;
+  /** A target's encoding and segments; null for a reply (its message row has them). */
+  measure: TextMeasure | null;
   /** Epoch ms: not to be sent before. */
   notBefore: number;
   /** Epoch ms: not to be started after (the claim's tolerance); later, it is handed back. */
@@ -36,7 +47,7 @@ export interface ClaimedMessage extends Claim {
 export type Outcome =
   & Claim
   & (
-    | { kind: "sent"; sid: string; status: string }
+    | { kind: "sent"; sid: string; status: string; text: SentText | null }
     | {
       kind: "failed";
       failure: Exclude<FailureClass, "fatal_config" | "unknown_outcome">;
@@ -44,7 +55,7 @@ export type Outcome =
       message: string;
       retryAfterMs: number | null;
     }
-    | { kind: "unknown"; message: string }
+    | { kind: "unknown"; message: string; text: SentText | null }
   );
 
 /** Splits claims (or outcomes) by source. */

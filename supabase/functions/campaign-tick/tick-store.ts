@@ -5,7 +5,7 @@
  * values across.
  */
 import type { Db } from "../_shared/db.ts";
-import { bySource, type ClaimedMessage, claimKey } from "./claims.ts";
+import { bySource, type ClaimedMessage, claimKey, type TextMeasure } from "./claims.ts";
 import type { TickReport, TickStore } from "./tick.ts";
 
 /** The record each tick leaves in private.tick_runs, which the health check reads. */
@@ -25,6 +25,8 @@ interface ClaimRow {
   from_phone: string;
   messaging_service_sid: string | null;
   body: string;
+  encoding: TextMeasure["encoding"] | null;
+  segments: number | null;
   not_before: Date;
   send_by: Date;
 }
@@ -40,6 +42,9 @@ function claimed(source: "target" | "reply", rows: ClaimRow[]): ClaimedMessage[]
     from: r.from_phone,
     messagingServiceSid: r.messaging_service_sid,
     body: r.body,
+    measure: r.encoding === null || r.segments === null
+      ? null
+      : { encoding: r.encoding, segments: r.segments },
     notBefore: r.not_before.getTime(),
     sendBy: r.send_by.getTime(),
   }));
@@ -85,19 +90,34 @@ export function createTickStore(db: Db): TickStore & TickRuns {
         // Replies first: they take their numbers' next slots; targets get the ones after.
         const replies = await tx<ClaimRow[]>`
           select message_id::text as id, claim_token, null::uuid as campaign_id,
-            phone_number_id, to_phone, from_phone, messaging_service_sid, body, not_before,
-            send_by
+            phone_number_id, to_phone, from_phone, messaging_service_sid, body,
+            null::text as encoding, null::integer as segments, not_before, send_by
           from private.claim_replies(${max}, ${leaseMs} * interval '1 millisecond',
             now() + ${startMs} * interval '1 millisecond',
             now() + ${horizonMsFromNow} * interval '1 millisecond')`;
         const left = max - replies.length;
-        const targets = left === 0 ? [] : await tx<ClaimRow[]>`
+        const targets = left === 0
+          ? []
+          : await tx<Omit<ClaimRow, "body" | "encoding" | "segments">[]>`
           select target_id::text as id, claim_token, campaign_id, phone_number_id, to_phone,
-            from_phone, messaging_service_sid, body, not_before, send_by
+            from_phone, messaging_service_sid, not_before, send_by
           from private.claim_targets(${left}, ${leaseMs} * interval '1 millisecond',
             now() + ${startMs} * interval '1 millisecond',
             now() + ${horizonMsFromNow} * interval '1 millisecond')`;
-        return [...claimed("reply", replies), ...claimed("target", targets)];
+        // Then their texts, in the same transaction: a claim refused here (it renders empty
+        // or too long) is skipped with its reason and not sent.
+        const texts = targets.length === 0
+          ? []
+          : await tx<Pick<ClaimRow, "id" | "body" | "encoding" | "segments">[]>`
+          select target_id::text as id, body, encoding, segments
+          from private.render_claims(${targets.map((t) => t.id)}::bigint[],
+            ${targets.map((t) => t.claim_token)}::uuid[])`;
+        const byId = new Map(texts.map((t) => [t.id, t]));
+        const rendered = targets.flatMap((t) => {
+          const text = byId.get(t.id);
+          return text === undefined ? [] : [{ ...t, ...text }];
+        });
+        return [...claimed("reply", replies), ...claimed("target", rendered)];
       });
     },
     async hasDueWork() {
@@ -116,12 +136,18 @@ export function createTickStore(db: Db): TickStore & TickRuns {
       const repliesUnknown = reply.filter((o) => o.kind === "unknown");
       await db.asSystem(async (tx) => {
         if (sent.length > 0) {
+          // With the text it was sent with (the claim's render), kept on the target.
           await tx`
-            select private.record_sent(s.id, s.token, s.sid, s.status)
+            select private.record_sent(s.id, s.token, s.sid, s.status, now(), s.body,
+              s.encoding, s.segments)
             from unnest(${sent.map((o) => o.id)}::bigint[],
                         ${sent.map((o) => o.claimToken)}::uuid[],
                         ${sent.map((o) => o.sid)}::text[],
-                        ${sent.map((o) => o.status)}::text[]) as s (id, token, sid, status)`;
+                        ${sent.map((o) => o.status)}::text[],
+                        ${sent.map((o) => o.text?.body ?? null)}::text[],
+                        ${sent.map((o) => o.text?.encoding ?? null)}::public.message_encoding[],
+                        ${sent.map((o) => o.text?.segments ?? null)}::smallint[])
+              as s (id, token, sid, status, body, encoding, segments)`;
         }
         if (failed.length > 0) {
           // The client's classification decides (it knows HTTP statuses and codes the SQL
@@ -140,9 +166,11 @@ export function createTickStore(db: Db): TickStore & TickRuns {
         if (unknown.length > 0) {
           await tx`
             select private.record_send_unknown(${unknown.map((o) => o.id)}::bigint[],
-              ${unknown.map((o) => o.claimToken)}::uuid[], ${
-            unknown.map((o) => o.message)
-          }::text[])`;
+              ${unknown.map((o) => o.claimToken)}::uuid[],
+              ${unknown.map((o) => o.message)}::text[],
+              ${unknown.map((o) => o.text?.body ?? null)}::text[],
+              ${unknown.map((o) => o.text?.encoding ?? null)}::public.message_encoding[],
+              ${unknown.map((o) => o.text?.segments ?? null)}::smallint[])`;
         }
         if (repliesSent.length > 0) {
           await tx`

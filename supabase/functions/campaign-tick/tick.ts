@@ -23,7 +23,7 @@
  * database side is a `TickStore` (tick-store.ts), so this file is tested with a fake one.
  */
 import { createClaimGate } from "./claim-gate.ts";
-import type { Claim, ClaimedMessage, Outcome } from "./claims.ts";
+import type { Claim, ClaimedMessage, Outcome, SentText } from "./claims.ts";
 import { type Clock, createPacer, type NotStarted, systemClock } from "./pacer.ts";
 import type { SendResult, TwilioClient } from "./twilio-client.ts";
 
@@ -146,11 +146,17 @@ function claimStartMs(recentClaimMs: number, lastClaimMs: number): number {
 function outcomeOf(message: ClaimedMessage, result: SendResult): Outcome | "release" {
   const claim = claimOf(message);
   if (result.outcome === "accepted") {
-    return { ...claim, kind: "sent", sid: result.sid, status: result.status };
+    return {
+      ...claim,
+      kind: "sent",
+      sid: result.sid,
+      status: result.status,
+      text: sentText(message),
+    };
   }
   if (result.class === "fatal_config") return "release";
   if (result.class === "unknown_outcome") {
-    return { ...claim, kind: "unknown", message: result.message };
+    return { ...claim, kind: "unknown", message: result.message, text: sentText(message) };
   }
   return {
     ...claim,
@@ -164,6 +170,11 @@ function outcomeOf(message: ClaimedMessage, result: SendResult): Outcome | "rele
 
 function claimOf({ source, id, claimToken }: Claim): Claim {
   return { source, id, claimToken };
+}
+
+/** What the outcome keeps of a target's text (a reply's is on its message already). */
+function sentText({ body, measure }: ClaimedMessage): SentText | null {
+  return measure === null ? null : { body, ...measure };
 }
 
 export async function runTick(
@@ -426,6 +437,7 @@ export async function runTick(
         ...claimOf(send.item),
         kind: "unknown",
         message: `the sender failed: ${error instanceof Error ? error.message : String(error)}`,
+        text: sentText(send.item),
       });
       report.unknown++;
     }
