@@ -191,6 +191,8 @@ Deno.test("runTick: sends every claimed message on its slot and records each", a
     ["sent", "3"],
     ["sent", "4"],
   ]);
+  // Each number started one request at a time, a second or more apart.
+  assert.equal(report.busiestSecond?.starts, 1);
   // Each outcome keeps the text it was sent with, to be recorded on the target.
   for (const o of store.recorded) {
     assert.deepEqual(o.kind === "sent" && o.text, {

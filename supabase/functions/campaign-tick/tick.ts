@@ -24,6 +24,7 @@
  */
 import { createClaimGate } from "./claim-gate.ts";
 import type { Claim, ClaimedMessage, Outcome, SentText } from "./claims.ts";
+import { type BusiestSecond, createStartCounter } from "./busiest-second.ts";
 import { type Clock, createPacer, type NotStarted, systemClock } from "./pacer.ts";
 import type { SendResult, TwilioClient } from "./twilio-client.ts";
 
@@ -111,6 +112,8 @@ export interface TickReport {
   claims: number;
   claimMs: number;
   slowestClaimMs: number;
+  /** The most requests one number started within one second (never above its rate). */
+  busiestSecond: BusiestSecond | null;
   campaigns: string[];
 }
 
@@ -206,9 +209,11 @@ export async function runTick(
     claims: 0,
     claimMs: 0,
     slowestClaimMs: 0,
+    busiestSecond: null,
     campaigns: [],
   };
   const campaigns = new Set<string>();
+  const starts = createStartCounter();
 
   await store.startDueCampaigns();
   report.expired = await store.expireLeases();
@@ -283,6 +288,7 @@ export async function runTick(
         handBack(message);
         return "late";
       }
+      starts.record(message.messagingServiceSid ?? message.from, clock.now());
       const result = await twilio.sendSms({
         to: message.to,
         body: message.body,
@@ -445,6 +451,7 @@ export async function runTick(
     await guardrails;
   }
   report.campaigns = [...campaigns];
+  report.busiestSecond = starts.busiest();
   // Also when none was touched: campaigns whose last claims expired complete here.
   await store.finishCampaigns(report.campaigns);
   return report;
