@@ -7,7 +7,7 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(1 + 20 * 4 * 9);
+select plan(1 + 21 * 4 * 9);
 \ir _helpers.sql
 
 -- Fixtures the cells act on, beyond the seed: an import, an unused template, a
@@ -30,6 +30,8 @@ insert into public.delivery_problems (org_id, message_id, phone_number_id, lead_
 values ('a0000000-0000-4000-8000-000000000000', 'a8000000-0000-4000-8000-000000000001',
         'a1000000-0000-4000-8000-000000000001', 'a2000000-0000-4000-8000-000000000003', 30003,
         'unreachable', now());
+insert into public.dnc_lists (org_id, name, kind, numbers)
+values ('a0000000-0000-4000-8000-000000000000', 'Litigators', 'litigator', 0);
 -- The seed's messages in the rollups.
 select private.fold_metrics();
 insert into public.invitations (org_id, email, role, invited_by)
@@ -190,6 +192,14 @@ insert into tests.matrix (table_name, operation, allowed, statement) values
    'update public.metric_rollups set sent = 99 where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('metric_rollups', 'delete', '{}',
    'delete from public.metric_rollups where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('dnc_lists', 'select', '{admin,manager,operator,viewer}',
+   'select count(*) from public.dnc_lists where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('dnc_lists', 'insert', '{}',
+   'insert into public.dnc_lists (org_id, name, kind) values (''a0000000-0000-4000-8000-000000000000'', ''Mine'', ''internal'')'),
+  ('dnc_lists', 'update', '{}',
+   'update public.dnc_lists set name = ''x'' where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('dnc_lists', 'delete', '{}',
+   'delete from public.dnc_lists where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('delivery_problems', 'select', '{admin,manager,operator,viewer}',
    'select count(*) from public.delivery_problems where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('delivery_problems', 'insert', '{}',

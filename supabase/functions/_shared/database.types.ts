@@ -438,6 +438,63 @@ export type Database = {
           },
         ];
       };
+      dnc_lists: {
+        Row: {
+          added: number;
+          id: string;
+          kind: Database["public"]["Enums"]["dnc_list_kind"];
+          leads_flagged: number;
+          loaded_at: string;
+          loaded_by: string | null;
+          name: string;
+          numbers: number;
+          org_id: string;
+          source: string | null;
+          targets_skipped: number;
+        };
+        Insert: {
+          added?: number;
+          id?: string;
+          kind: Database["public"]["Enums"]["dnc_list_kind"];
+          leads_flagged?: number;
+          loaded_at?: string;
+          loaded_by?: string | null;
+          name: string;
+          numbers?: number;
+          org_id: string;
+          source?: string | null;
+          targets_skipped?: number;
+        };
+        Update: {
+          added?: number;
+          id?: string;
+          kind?: Database["public"]["Enums"]["dnc_list_kind"];
+          leads_flagged?: number;
+          loaded_at?: string;
+          loaded_by?: string | null;
+          name?: string;
+          numbers?: number;
+          org_id?: string;
+          source?: string | null;
+          targets_skipped?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "dnc_lists_loaded_by_fkey";
+            columns: ["loaded_by"];
+            isOneToOne: false;
+            referencedRelation: "profiles";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "dnc_lists_org_id_fkey";
+            columns: ["org_id"];
+            isOneToOne: false;
+            referencedRelation: "organizations";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       invitations: {
         Row: {
           accepted_at: string | null;
@@ -1216,6 +1273,7 @@ export type Database = {
         Row: {
           created_at: string;
           created_by: string | null;
+          dnc_list_id: string | null;
           id: string;
           lift_reason: string | null;
           lifted_at: string | null;
@@ -1229,6 +1287,7 @@ export type Database = {
         Insert: {
           created_at?: string;
           created_by?: string | null;
+          dnc_list_id?: string | null;
           id?: string;
           lift_reason?: string | null;
           lifted_at?: string | null;
@@ -1242,6 +1301,7 @@ export type Database = {
         Update: {
           created_at?: string;
           created_by?: string | null;
+          dnc_list_id?: string | null;
           id?: string;
           lift_reason?: string | null;
           lifted_at?: string | null;
@@ -1259,6 +1319,13 @@ export type Database = {
             isOneToOne: false;
             referencedRelation: "profiles";
             referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "suppressions_dnc_list_fkey";
+            columns: ["org_id", "dnc_list_id"];
+            isOneToOne: false;
+            referencedRelation: "dnc_lists";
+            referencedColumns: ["org_id", "id"];
           },
           {
             foreignKeyName: "suppressions_lifted_by_fkey";
@@ -1508,6 +1575,7 @@ export type Database = {
         Returns: {
           created_at: string;
           created_by: string | null;
+          dnc_list_id: string | null;
           id: string;
           lift_reason: string | null;
           lifted_at: string | null;
@@ -1524,6 +1592,16 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      load_dnc_list: {
+        Args: {
+          kind: Database["public"]["Enums"]["dnc_list_kind"];
+          name: string;
+          org_id: string;
+          phones: string[];
+          source?: string;
+        };
+        Returns: Json;
       };
       normalize_phone: {
         Args: { org_id?: string; phone: string };
@@ -1743,6 +1821,11 @@ export type Database = {
         | "other";
       consent_kind: "captured" | "revoked";
       conversation_status: "open" | "closed";
+      dnc_list_kind:
+        | "national_registry"
+        | "state_registry"
+        | "internal"
+        | "litigator";
       import_status: "staged" | "executing" | "completed" | "failed";
       lead_status:
         | "new"
@@ -1931,6 +2014,12 @@ export const Constants = {
       ],
       consent_kind: ["captured", "revoked"],
       conversation_status: ["open", "closed"],
+      dnc_list_kind: [
+        "national_registry",
+        "state_registry",
+        "internal",
+        "litigator",
+      ],
       import_status: ["staged", "executing", "completed", "failed"],
       lead_status: [
         "new",
