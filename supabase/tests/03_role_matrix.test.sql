@@ -7,7 +7,7 @@
 -- =============================================================================
 begin;
 set search_path to public, extensions;
-select plan(1 + 21 * 4 * 9);
+select plan(1 + 22 * 4 * 9);
 \ir _helpers.sql
 
 -- Fixtures the cells act on, beyond the seed: an import, an unused template, a
@@ -32,6 +32,8 @@ values ('a0000000-0000-4000-8000-000000000000', 'a8000000-0000-4000-8000-0000000
         'unreachable', now());
 insert into public.dnc_lists (org_id, name, kind, numbers)
 values ('a0000000-0000-4000-8000-000000000000', 'Litigators', 'litigator', 0);
+insert into public.privacy_requests (org_id, kind, phone_digest)
+values ('a0000000-0000-4000-8000-000000000000', 'export', '\x00');
 -- The seed's messages in the rollups.
 select private.fold_metrics();
 insert into public.invitations (org_id, email, role, invited_by)
@@ -192,6 +194,14 @@ insert into tests.matrix (table_name, operation, allowed, statement) values
    'update public.metric_rollups set sent = 99 where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('metric_rollups', 'delete', '{}',
    'delete from public.metric_rollups where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('privacy_requests', 'select', '{admin}',
+   'select count(*) from public.privacy_requests where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('privacy_requests', 'insert', '{}',
+   'insert into public.privacy_requests (org_id, kind, phone_digest) values (''a0000000-0000-4000-8000-000000000000'', ''export'', ''\x01'')'),
+  ('privacy_requests', 'update', '{}',
+   'update public.privacy_requests set reason = ''x'' where org_id = ''a0000000-0000-4000-8000-000000000000'''),
+  ('privacy_requests', 'delete', '{}',
+   'delete from public.privacy_requests where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('dnc_lists', 'select', '{admin,manager,operator,viewer}',
    'select count(*) from public.dnc_lists where org_id = ''a0000000-0000-4000-8000-000000000000'''),
   ('dnc_lists', 'insert', '{}',

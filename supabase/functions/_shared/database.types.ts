@@ -884,10 +884,11 @@ export type Database = {
           delivered_at: string | null;
           direction: Database["public"]["Enums"]["message_direction"];
           encoding: Database["public"]["Enums"]["message_encoding"] | null;
+          erased_at: string | null;
           error_code: number | null;
           error_message: string | null;
           failed_at: string | null;
-          from_phone: string;
+          from_phone: string | null;
           id: string;
           intent: string | null;
           lead_id: string | null;
@@ -906,7 +907,7 @@ export type Database = {
           status: Database["public"]["Enums"]["message_status"];
           status_times: Json;
           template_variant_id: string | null;
-          to_phone: string;
+          to_phone: string | null;
           twilio_sid: string | null;
           updated_at: string;
         };
@@ -924,10 +925,11 @@ export type Database = {
           delivered_at?: string | null;
           direction: Database["public"]["Enums"]["message_direction"];
           encoding?: Database["public"]["Enums"]["message_encoding"] | null;
+          erased_at?: string | null;
           error_code?: number | null;
           error_message?: string | null;
           failed_at?: string | null;
-          from_phone: string;
+          from_phone?: string | null;
           id?: string;
           intent?: string | null;
           lead_id?: string | null;
@@ -946,7 +948,7 @@ export type Database = {
           status: Database["public"]["Enums"]["message_status"];
           status_times?: Json;
           template_variant_id?: string | null;
-          to_phone: string;
+          to_phone?: string | null;
           twilio_sid?: string | null;
           updated_at?: string;
         };
@@ -964,10 +966,11 @@ export type Database = {
           delivered_at?: string | null;
           direction?: Database["public"]["Enums"]["message_direction"];
           encoding?: Database["public"]["Enums"]["message_encoding"] | null;
+          erased_at?: string | null;
           error_code?: number | null;
           error_message?: string | null;
           failed_at?: string | null;
-          from_phone?: string;
+          from_phone?: string | null;
           id?: string;
           intent?: string | null;
           lead_id?: string | null;
@@ -986,7 +989,7 @@ export type Database = {
           status?: Database["public"]["Enums"]["message_status"];
           status_times?: Json;
           template_variant_id?: string | null;
-          to_phone?: string;
+          to_phone?: string | null;
           twilio_sid?: string | null;
           updated_at?: string;
         };
@@ -1241,6 +1244,54 @@ export type Database = {
             columns: ["org_id"];
             isOneToOne: false;
             referencedRelation: "organizations";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      privacy_requests: {
+        Row: {
+          id: string;
+          kind: string;
+          org_id: string;
+          phone_digest: string;
+          reason: string | null;
+          requested_at: string;
+          requested_by: string | null;
+          summary: Json;
+        };
+        Insert: {
+          id?: string;
+          kind: string;
+          org_id: string;
+          phone_digest: string;
+          reason?: string | null;
+          requested_at?: string;
+          requested_by?: string | null;
+          summary?: Json;
+        };
+        Update: {
+          id?: string;
+          kind?: string;
+          org_id?: string;
+          phone_digest?: string;
+          reason?: string | null;
+          requested_at?: string;
+          requested_by?: string | null;
+          summary?: Json;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "privacy_requests_org_id_fkey";
+            columns: ["org_id"];
+            isOneToOne: false;
+            referencedRelation: "organizations";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "privacy_requests_requested_by_fkey";
+            columns: ["requested_by"];
+            isOneToOne: false;
+            referencedRelation: "profiles";
             referencedColumns: ["id"];
           },
         ];
@@ -1544,6 +1595,11 @@ export type Database = {
       };
       dashboard_metrics: {
         Args: { from_at: string; org_id?: string; to_at: string };
+        Returns: Json;
+      };
+      erase_lead: { Args: { lead_id: string; reason?: string }; Returns: Json };
+      export_phone_data: {
+        Args: { org_id?: string; phone: string };
         Returns: Json;
       };
       invite_member: {
