@@ -205,6 +205,21 @@ Deno.test("auth: an expired token is refused", async () => {
   });
 });
 
+Deno.test("auth: a token issued in the future or not valid yet is refused; a minute of skew is not", async () => {
+  await withJwks(async ({ keys, verifier }) => {
+    const verify = verifier();
+    const ahead = await signHs256(
+      userPayload({ iat: now() + 3600, exp: now() + 7200 }),
+      keys.jwtSecret,
+    );
+    await assertUnauthorized(verify(ahead), "Token is not valid yet");
+    const early = await signHs256(userPayload({ nbf: now() + 3600 }), keys.jwtSecret);
+    await assertUnauthorized(verify(early), "Invalid token");
+    const skewed = await signHs256(userPayload({ iat: now() + 30 }), keys.jwtSecret);
+    assert.equal((await verify(skewed)).sub, USER.id, "Auth's clock 30 s ahead");
+  });
+});
+
 Deno.test("auth: a token signed by another ES256 key is refused (same kid or another)", async () => {
   await withJwks(async ({ keys, verifier }) => {
     const verify = verifier();

@@ -42,6 +42,8 @@ export const API_KEY_ISSUERS: readonly string[] = ["supabase", "supabase-demo", 
 const ASYMMETRIC_ALGS = ["ES256", "RS256"];
 /** Far above any real token; refuses absurd input before any parsing. */
 const MAX_TOKEN_LENGTH = 16_384;
+/** How far ahead of our clock a token may say it was issued (Auth's clock may run ahead). */
+const MAX_CLOCK_SKEW_SECONDS = 60;
 
 export const claimsSchema = z.looseObject({
   sub: z.guid().optional(),
@@ -168,6 +170,11 @@ export function createVerifier(opts: VerifierOptions): Verify {
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw invalidToken();
+    // Issued later than now (beyond the clocks' skew): not a token Auth gave out.
+    const issuedAt = (payload as { iat?: unknown }).iat;
+    if (typeof issuedAt === "number" && issuedAt > Date.now() / 1000 + MAX_CLOCK_SKEW_SECONDS) {
+      throw invalidToken("Token is not valid yet");
+    }
     // The signature is checked, so the role may now choose which issuers apply.
     const issuers = API_KEY_ROLES.has(claims.data.role) ? apiKeyIssuers : userIssuers;
     if (issuers && !issuers.includes(claims.data.iss ?? "")) throw invalidToken();
