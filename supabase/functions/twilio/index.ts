@@ -9,12 +9,15 @@
  *   moves the status forward only and maps error codes.
  *
  * Both are idempotent on MessageSid (Twilio retries and duplicates) and answer 200 for
- * numbers and messages we do not know (logged), so Twilio does not retry them.
+ * numbers and messages we do not know (logged), so Twilio does not retry them. The same
+ * signed request more than 10 minutes after the first (long past Twilio's retries) is a
+ * replay: 409, nothing written (`private.receive_inbound_once`,
+ * `private.record_message_status_once`).
  */
 import { Hono } from "hono";
 import { createDb } from "../_shared/db.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
-import { notFoundHandler, onAppError, ValidationError } from "../_shared/errors.ts";
+import { ConflictError, notFoundHandler, onAppError, ValidationError } from "../_shared/errors.ts";
 import { type LogVariables, maskPhone, requestLogger } from "../_shared/log.ts";
 import { inboundParams, statusParams } from "./params.ts";
 import { type SignedVariables, verifyTwilioSignature } from "./signature.ts";
@@ -38,15 +41,30 @@ function read<T extends z.ZodType>(schema: T, params: Record<string, string>): z
   return parsed.data;
 }
 
+/**
+ * The same signed request long after Twilio would have retried it (10 minutes: see
+ * private.webhook_replay_window): a replay, refused; it changed nothing.
+ */
+function replayed(sid: string, firstAt: Date | null): ConflictError {
+  return new ConflictError(
+    `this request (MessageSid ${sid}) was received${
+      firstAt ? ` at ${firstAt.toISOString()}` : ""
+    }; repeated after Twilio's retries, it is taken as a replay and ignored`,
+  );
+}
+
 function xml(body: string): Response {
   return new Response(body, { headers: { "content-type": "text/xml; charset=utf-8" } });
 }
 
 app.post("/inbound", async (c) => {
   const p = read(inboundParams, c.get("params"));
-  const [row] = await db.sql<{ outcome: string; intent: string | null; reply: string | null }[]>`
-    select outcome, intent, reply, private.count_webhook('inbound')
-    from private.receive_inbound(${p.MessageSid}, ${p.From}, ${p.To}, ${p.Body})`;
+  const [row] = await db.sql<
+    { outcome: string; intent: string | null; reply: string | null; first_at: Date | null }[]
+  >`
+    select outcome, intent, reply, first_at, private.count_webhook('inbound')
+    from private.receive_inbound_once(${p.MessageSid}, ${p.From}, ${p.To}, ${p.Body})`;
+  if (row.outcome === "replayed") throw replayed(p.MessageSid, row.first_at);
   const fields = {
     outcome: row.outcome,
     intent: row.intent,
@@ -63,8 +81,9 @@ app.post("/inbound", async (c) => {
 app.post("/status", async (c) => {
   const p = read(statusParams, c.get("params"));
   const [row] = await db.sql<{ outcome: string }[]>`
-    select private.record_message_status(${p.MessageSid}, ${p.MessageStatus},
+    select private.record_message_status_once(${p.MessageSid}, ${p.MessageStatus},
       ${p.ErrorCode}::integer, ${p.ErrorMessage}) as outcome, private.count_webhook('status')`;
+  if (row.outcome === "replayed") throw replayed(p.MessageSid, null);
   if (row.outcome === "unknown") {
     c.get("log").warn("status callback for an unknown message", {
       sid: p.MessageSid,
