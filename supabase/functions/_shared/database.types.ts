@@ -1138,6 +1138,8 @@ export type Database = {
           name: string;
           opt_out_keywords: string[];
           opt_out_text: string;
+          rate_limit_burst: number;
+          rate_limit_per_minute: number;
           slug: string;
           smart_encoding: boolean;
           updated_at: string;
@@ -1159,6 +1161,8 @@ export type Database = {
           name: string;
           opt_out_keywords?: string[];
           opt_out_text?: string;
+          rate_limit_burst?: number;
+          rate_limit_per_minute?: number;
           slug: string;
           smart_encoding?: boolean;
           updated_at?: string;
@@ -1180,6 +1184,8 @@ export type Database = {
           name?: string;
           opt_out_keywords?: string[];
           opt_out_text?: string;
+          rate_limit_burst?: number;
+          rate_limit_per_minute?: number;
           slug?: string;
           smart_encoding?: boolean;
           updated_at?: string;
@@ -1582,6 +1588,8 @@ export type Database = {
           name: string;
           opt_out_keywords: string[];
           opt_out_text: string;
+          rate_limit_burst: number;
+          rate_limit_per_minute: number;
           slug: string;
           smart_encoding: boolean;
           updated_at: string;

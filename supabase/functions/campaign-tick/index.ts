@@ -10,6 +10,7 @@ import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import { z } from "zod";
 import { createDb } from "../_shared/db.ts";
+import { limitByAddress } from "../_shared/rate-limit.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
 import {
   BadRequestError,
@@ -83,6 +84,7 @@ async function tickRequest(req: Request): Promise<z.infer<typeof tickBody>> {
 
 const app = new Hono().basePath("/campaign-tick");
 app.use(requestLogger());
+app.use(limitByAddress(db));
 app.post("/", async (c) => {
   if (!authorized(c.req.header("authorization"))) {
     throw new UnauthorizedError("the campaign tick needs its service secret");

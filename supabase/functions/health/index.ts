@@ -7,6 +7,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { verifierFromEnv } from "../_shared/auth.ts";
 import { createDb } from "../_shared/db.ts";
+import { limitByAddress } from "../_shared/rate-limit.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
 import { notFoundHandler, onAppError } from "../_shared/errors.ts";
 import { defaultLogger, requestLogger } from "../_shared/log.ts";
@@ -69,6 +70,7 @@ const verify = verifierFromEnv(env);
 
 const app = new OpenAPIHono().basePath("/health");
 app.use(requestLogger());
+app.use(limitByAddress(db));
 app.openapi(
   getHealth,
   healthHandler({

@@ -12,6 +12,7 @@ import {
   verifierFromEnv,
 } from "../_shared/auth.ts";
 import { createDb } from "../_shared/db.ts";
+import { limitByAddress, limitByUser } from "../_shared/rate-limit.ts";
 import { baseEnvSchema, loadEnv } from "../_shared/env.ts";
 import { notFoundHandler, onAppError, ValidationError } from "../_shared/errors.ts";
 import { type LogVariables, requestLogger } from "../_shared/log.ts";
@@ -40,8 +41,9 @@ app.doc("/openapi.json", {
   openapi: "3.0.0",
   info: { title: "SMS Control Tower — leads", version: REQUIRED_SCHEMA_VERSION },
 });
-app.use("/import/*", requireUser(verify));
-app.use("/export", requireUser(verify));
+app.use(limitByAddress(db));
+app.use("/import/*", requireUser(verify), limitByUser(db));
+app.use("/export", requireUser(verify), limitByUser(db));
 
 app.openapi(
   previewImport,

@@ -19,6 +19,7 @@ import { createDb } from "../_shared/db.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
 import { ConflictError, notFoundHandler, onAppError, ValidationError } from "../_shared/errors.ts";
 import { type LogVariables, maskPhone, requestLogger } from "../_shared/log.ts";
+import { clientAddress, enforceRateLimit } from "../_shared/rate-limit.ts";
 import { inboundParams, statusParams } from "./params.ts";
 import { type SignedVariables, verifyTwilioSignature } from "./signature.ts";
 import { twiml } from "./twiml.ts";
@@ -33,7 +34,11 @@ const app = new Hono<{ Variables: LogVariables & SignedVariables }>().basePath("
 // the logs (and of the work) while the platform's invocation log has them already. Answers
 // that matter log on their own (unknown SIDs, numbers that are not ours); failures warn.
 app.use(requestLogger({ successLevel: "debug" }));
-app.use(verifyTwilioSignature(env.TWILIO_AUTH_TOKEN, env.PUBLIC_BASE_URL ?? env.SUPABASE_URL));
+// Valid Twilio traffic is never slowed; a sender of refused requests (guessing
+// signatures) is limited per address, like every other function's clients.
+app.use(verifyTwilioSignature(env.TWILIO_AUTH_TOKEN, env.PUBLIC_BASE_URL ?? env.SUPABASE_URL, {
+  beforeRefusal: (c) => enforceRateLimit(c, db, "ip", clientAddress(c.req.raw.headers), null),
+}));
 
 function read<T extends z.ZodType>(schema: T, params: Record<string, string>): z.infer<T> {
   const parsed = schema.safeParse(params);

@@ -5,7 +5,7 @@
  * function sees its own path without `/functions/v1`; the URL Twilio signed is
  * PUBLIC_BASE_URL (or SUPABASE_URL) + `/functions/v1` + that path + the query string.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { validateRequest } from "twilio/lib/webhooks/webhooks.js";
 import {
   ForbiddenError,
@@ -31,11 +31,20 @@ export function signedUrl(publicBaseUrl: string, requestUrl: string): string {
 export function verifyTwilioSignature(
   authToken: string,
   publicBaseUrl: string,
+  options: { beforeRefusal?: (c: Context) => Promise<void> } = {},
 ): MiddlewareHandler<{ Variables: SignedVariables }> {
+  // A refused request may first be counted against its sender (and refused harder, 429).
+  const refuse = async (c: Context, error: Error): Promise<never> => {
+    await options.beforeRefusal?.(c);
+    throw error;
+  };
   return async (c, next) => {
     const signature = c.req.header("x-twilio-signature");
     if (!signature) {
-      throw new ForbiddenError("missing X-Twilio-Signature: only Twilio may call this endpoint");
+      return await refuse(
+        c,
+        new ForbiddenError("missing X-Twilio-Signature: only Twilio may call this endpoint"),
+      );
     }
     const type = c.req.header("content-type") ?? "";
     if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
@@ -55,7 +64,7 @@ export function verifyTwilioSignature(
     for (const [key, value] of new URLSearchParams(raw)) params[key] = value;
     const url = signedUrl(publicBaseUrl, c.req.url);
     if (!validateRequest(authToken, signature, url, params)) {
-      throw new ForbiddenError("X-Twilio-Signature does not match this request");
+      return await refuse(c, new ForbiddenError("X-Twilio-Signature does not match this request"));
     }
     c.set("params", params);
     await next();
