@@ -108,7 +108,8 @@ Deno.test("health: its OpenAPI document describes the route", async () => {
   const res = await fetch(`${stackEnv().SUPABASE_URL}/functions/v1/health/openapi.json`);
   assert.equal(res.status, 200);
   const doc = await res.json();
-  assert.ok(doc.paths["/health"].get.responses["503"], "the 503 answer is documented");
+  assert.deepEqual(doc.servers, [{ url: "/functions/v1/health" }]);
+  assert.ok(doc.paths["/"].get.responses["503"], "the 503 answer is documented");
   assert.ok(doc.components.schemas.HealthReport);
 });
 

@@ -923,7 +923,7 @@ export type Database = {
           counts_as_reply?: boolean;
           created_at?: string;
           delivered_at?: string | null;
-          direction: Database["public"]["Enums"]["message_direction"];
+          direction?: Database["public"]["Enums"]["message_direction"];
           encoding?: Database["public"]["Enums"]["message_encoding"] | null;
           erased_at?: string | null;
           error_code?: number | null;
@@ -945,7 +945,7 @@ export type Database = {
           send_state?: string | null;
           sent_at?: string | null;
           sent_by?: string | null;
-          status: Database["public"]["Enums"]["message_status"];
+          status?: Database["public"]["Enums"]["message_status"];
           status_times?: Json;
           template_variant_id?: string | null;
           to_phone?: string | null;

@@ -9,3 +9,8 @@ export const errorResponseSchema = z.object({
     request_id: z.string(),
   }),
 }).openapi("Error");
+
+/** A refusal in the one error shape, for a route's responses. */
+export function errorResponse(description: string) {
+  return { description, content: { "application/json": { schema: errorResponseSchema } } };
+}

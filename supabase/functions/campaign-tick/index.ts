@@ -12,15 +12,10 @@ import { z } from "zod";
 import { createDb } from "../_shared/db.ts";
 import { limitByAddress } from "../_shared/rate-limit.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
-import {
-  BadRequestError,
-  notFoundHandler,
-  onAppError,
-  UnauthorizedError,
-  ValidationError,
-} from "../_shared/errors.ts";
+import { notFoundHandler, onAppError, UnauthorizedError } from "../_shared/errors.ts";
 import { requestLogger } from "../_shared/log.ts";
 import { runTick } from "./tick.ts";
+import { tickRequest } from "./tick-request.ts";
 import { createTickStore } from "./tick-store.ts";
 import { createTwilioClient } from "./twilio-client.ts";
 
@@ -59,32 +54,19 @@ function authorized(header: string | undefined): boolean {
   return token.length === secret.length && timingSafeEqual(token, secret);
 }
 
-/**
- * The request's body: `{}` from cron (the whole budget), `{"budget_ms": 5000}` from the
- * database webhook a reply fires (a short tick that sends it right away).
- */
-const tickBody = z.object({
-  budget_ms: z.number().int().min(1_000).max(140_000).default(140_000),
-});
-
-async function tickRequest(req: Request): Promise<z.infer<typeof tickBody>> {
-  const text = await req.text();
-  let json: unknown = {};
-  if (text.trim() !== "") {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new BadRequestError('the body must be JSON, e.g. {} or {"budget_ms": 5000}');
-    }
-  }
-  const parsed = tickBody.safeParse(json);
-  if (!parsed.success) throw new ValidationError(parsed.error, "invalid tick request");
-  return parsed.data;
-}
-
 const app = new Hono().basePath("/campaign-tick");
 app.use(requestLogger());
 app.use(limitByAddress(db));
+// Its OpenAPI document (built on demand: @hono/zod-openapi stays out of the cold start).
+app.get("/openapi.json", async (c) => {
+  const [{ openApiDocument }, { tickRoutes, TICK_DOC }] = await Promise.all([
+    import("../_shared/openapi.ts"),
+    import("./tick-routes.ts"),
+  ]);
+  return c.json(
+    openApiDocument("campaign-tick", TICK_DOC.title, TICK_DOC.description, tickRoutes),
+  );
+});
 app.post("/", async (c) => {
   if (!authorized(c.req.header("authorization"))) {
     throw new UnauthorizedError("the campaign tick needs its service secret");

@@ -41,3 +41,9 @@ export const getHealth = createRoute({
     },
   },
 });
+
+export const healthRoutes = [getHealth] as const;
+export const HEALTH_DOC = {
+  title: "health",
+  description: "Whether the platform can send; details for the service role.",
+};

@@ -7,6 +7,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { verifierFromEnv } from "../_shared/auth.ts";
 import { createDb } from "../_shared/db.ts";
+import { openApiDocument } from "../_shared/openapi.ts";
 import { limitByAddress } from "../_shared/rate-limit.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
 import { notFoundHandler, onAppError } from "../_shared/errors.ts";
@@ -22,7 +23,7 @@ import {
   TWILIO_CACHE_MS,
 } from "./checks.ts";
 import { healthHandler } from "./health.handlers.ts";
-import { getHealth } from "./health.routes.ts";
+import { getHealth, HEALTH_DOC, healthRoutes } from "./health.routes.ts";
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -79,10 +80,10 @@ app.openapi(
     serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY,
   }),
 );
-app.doc("/openapi.json", {
-  openapi: "3.0.0",
-  info: { title: "SMS Control Tower — health", version: REQUIRED_SCHEMA_VERSION },
-});
+app.get(
+  "/openapi.json",
+  (c) => c.json(openApiDocument("health", HEALTH_DOC.title, HEALTH_DOC.description, healthRoutes)),
+);
 app.notFound(notFoundHandler);
 app.onError(onAppError);
 

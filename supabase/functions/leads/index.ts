@@ -12,14 +12,22 @@ import {
   verifierFromEnv,
 } from "../_shared/auth.ts";
 import { createDb } from "../_shared/db.ts";
+import { openApiDocument } from "../_shared/openapi.ts";
+import { jsonLimits } from "../_shared/json-limits.ts";
 import { limitByAddress, limitByUser } from "../_shared/rate-limit.ts";
 import { baseEnvSchema, loadEnv } from "../_shared/env.ts";
 import { notFoundHandler, onAppError, ValidationError } from "../_shared/errors.ts";
 import { type LogVariables, requestLogger } from "../_shared/log.ts";
-import { REQUIRED_SCHEMA_VERSION } from "../_shared/schema-version.ts";
 import { exportStream } from "./export.ts";
 import { errorsCsvStream, executeImportHandler, previewImportHandler } from "./import.handlers.ts";
-import { executeImport, exportLeads, importErrors, previewImport } from "./leads.routes.ts";
+import {
+  executeImport,
+  exportLeads,
+  importErrors,
+  LEADS_DOC,
+  leadsRoutes,
+  previewImport,
+} from "./leads.routes.ts";
 
 const env = loadEnv(baseEnvSchema.extend({
   /** Largest upload accepted, in bytes (413 beyond). */
@@ -37,12 +45,14 @@ const app = new OpenAPIHono<Env>({
   },
 }).basePath("/leads");
 app.use(requestLogger());
-app.doc("/openapi.json", {
-  openapi: "3.0.0",
-  info: { title: "SMS Control Tower — leads", version: REQUIRED_SCHEMA_VERSION },
-});
+app.get(
+  "/openapi.json",
+  (c) => c.json(openApiDocument("leads", LEADS_DOC.title, LEADS_DOC.description, leadsRoutes)),
+);
 app.use(limitByAddress(db));
 app.use("/import/*", requireUser(verify), limitByUser(db));
+// JSON bodies (execute): 64 KiB, 8 levels, strings of 10,000 characters at most.
+app.use("/import/execute", jsonLimits());
 app.use("/export", requireUser(verify), limitByUser(db));
 
 app.openapi(

@@ -199,3 +199,10 @@ export const exportLeads = createRoute({
     ...errorResponses,
   },
 });
+
+export const leadsRoutes = [previewImport, executeImport, importErrors, exportLeads] as const;
+export const LEADS_DOC = {
+  title: "leads",
+  description: "CSV imports (preview, execute, errors) and exports of an organization's leads, " +
+    "for a signed-in member (Authorization: Bearer <Supabase access token>).",
+};
