@@ -34,17 +34,9 @@ const app = new Hono<{ Variables: LogVariables & SignedVariables }>().basePath("
 // the logs (and of the work) while the platform's invocation log has them already. Answers
 // that matter log on their own (unknown SIDs, numbers that are not ours); failures warn.
 app.use(requestLogger({ successLevel: "debug" }));
-// Its OpenAPI document, before the signature check (it is public), built on demand so
-// @hono/zod-openapi stays out of the webhooks' cold start.
-app.get("/openapi.json", async (c) => {
-  const [{ openApiDocument }, { twilioRoutes, TWILIO_DOC }] = await Promise.all([
-    import("../_shared/openapi.ts"),
-    import("./routes.ts"),
-  ]);
-  return c.json(
-    openApiDocument("twilio", TWILIO_DOC.title, TWILIO_DOC.description, twilioRoutes),
-  );
-});
+// Its OpenAPI document, before the signature check (it is public): the docs function builds
+// it from ./routes.ts, so @hono/zod-openapi stays out of the webhooks' cold start.
+app.get("/openapi.json", (c) => c.redirect("../docs/twilio/openapi.json"));
 // Valid Twilio traffic is never slowed; a sender of refused requests (guessing
 // signatures) is limited per address, like every other function's clients.
 app.use(verifyTwilioSignature(env.TWILIO_AUTH_TOKEN, env.PUBLIC_BASE_URL ?? env.SUPABASE_URL, {
