@@ -75,6 +75,11 @@ async function scheduleSender(p: Profile, env: Record<string, string>): Promise<
     campaign_tick_url: `${env.SUPABASE_URL}/functions/v1/campaign-tick`,
     campaign_tick_secret: env.CAMPAIGN_TICK_SECRET,
   };
+  await storeVaultSecrets(p, secrets);
+}
+
+/** Vault secrets by name, replacing any of the same name. */
+async function storeVaultSecrets(p: Profile, secrets: Record<string, string>): Promise<void> {
   const values = Object.entries(secrets)
     .map(([name, value]) => `(${sqlLiteral(name)}, ${sqlLiteral(value)})`).join(", ");
   await psql(p, {
@@ -82,6 +87,20 @@ async function scheduleSender(p: Profile, env: Record<string, string>): Promise<
       Object.keys(secrets).map(sqlLiteral).join(", ")
     }); select vault.create_secret(v.secret, v.name) from (values ${values}) as v (name, secret);`,
   });
+}
+
+/** Twilio's credentials in Vault, where the functions read them (as deployed). */
+async function storeTwilioCredentials(p: Profile, env: Record<string, string>): Promise<void> {
+  await storeVaultSecrets(p, {
+    twilio_account_sid: env.TWILIO_ACCOUNT_SID,
+    twilio_auth_token: env.TWILIO_AUTH_TOKEN,
+  });
+}
+
+/** The functions' environment: the stack's, without what they read from Vault. */
+export function functionsEnv(env: Record<string, string>): Record<string, string> {
+  const { TWILIO_ACCOUNT_SID: _sid, TWILIO_AUTH_TOKEN: _token, ...rest } = env;
+  return rest;
 }
 
 function sqlLiteral(value: string): string {
@@ -214,6 +233,7 @@ async function bringUp(p: Profile, opts: UpOptions): Promise<StackInfo> {
   const keys = await loadOrCreateKeys(p.dir);
   const env = await stackEnv(p, keys);
   await writeEnvFile(p, env);
+  await storeTwilioCredentials(p, env);
   if (p.name === "dev") await scheduleSender(p, env);
 
   const specs: ServiceSpec[] = [
@@ -230,7 +250,12 @@ async function bringUp(p: Profile, opts: UpOptions): Promise<StackInfo> {
       name: "functions",
       script: "functions-server.ts",
       denoArgs: GATEWAY_DENO_ARGS,
-      env: { ...env, LOCAL_API_PORT: String(p.apiPort), LOCAL_KEYS_DIR: p.dir },
+      // As deployed: Twilio's credentials come from Vault, not from the environment.
+      env: {
+        ...functionsEnv(env),
+        LOCAL_API_PORT: String(p.apiPort),
+        LOCAL_KEYS_DIR: p.dir,
+      },
     },
     {
       name: "pg_net",

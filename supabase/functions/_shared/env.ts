@@ -36,12 +36,15 @@ export const baseEnvSchema = z.object({
   PUBLIC_BASE_URL: httpUrl.optional(),
 });
 
-/** What functions that talk to Twilio need. */
+/**
+ * What functions that talk to Twilio need. The credentials live in Vault (read through
+ * twilio-credentials.ts); set here, they are used instead.
+ */
 export const twilioEnvSchema = z.object({
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-f]{32}$/, {
     error: "must be AC followed by 32 lowercase hex digits",
-  }),
-  TWILIO_AUTH_TOKEN: z.string().min(16, { error: "must be at least 16 characters" }),
+  }).optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(16, { error: "must be at least 16 characters" }).optional(),
   /** Not a secret: the local stack points it at the Twilio sandbox. */
   TWILIO_API_BASE: httpUrl.default("https://api.twilio.com"),
 });

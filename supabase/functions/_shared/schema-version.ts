@@ -4,4 +4,4 @@
  * applied migration is older than this. A test keeps it equal to the newest file in
  * supabase/migrations.
  */
-export const REQUIRED_SCHEMA_VERSION = "20261127140000";
+export const REQUIRED_SCHEMA_VERSION = "20261127150000";

@@ -10,6 +10,7 @@ import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import { z } from "zod";
 import { createDb } from "../_shared/db.ts";
+import { twilioCredentials } from "../_shared/twilio-credentials.ts";
 import { limitByAddress } from "../_shared/rate-limit.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
 import { notFoundHandler, onAppError, UnauthorizedError } from "../_shared/errors.ts";
@@ -39,11 +40,8 @@ const env = loadEnv(
 // Claims, pre-send checks and writes of one tick (or of two overlapping ones) at once.
 const db = createDb({ url: env.SUPABASE_DB_URL, max: 4 });
 const store = createTickStore(db);
-const twilio = createTwilioClient({
-  accountSid: env.TWILIO_ACCOUNT_SID,
-  authToken: env.TWILIO_AUTH_TOKEN,
-  apiBase: env.TWILIO_API_BASE,
-});
+// Twilio's credentials from Vault (read again at most once a minute), per tick.
+const credentials = twilioCredentials(db, env);
 const statusCallback = `${
   (env.PUBLIC_BASE_URL ?? env.SUPABASE_URL).replace(/\/+$/, "")
 }/functions/v1/twilio/status`;
@@ -67,6 +65,7 @@ app.post("/", async (c) => {
   const budgetMs = Math.min(env.TICK_BUDGET_MS, (await tickRequest(c.req.raw)).budget_ms);
   // Recorded for the health check: a run that never finishes counts as failed.
   const runId = await store.startRun(budgetMs);
+  const twilio = createTwilioClient({ ...(await credentials()), apiBase: env.TWILIO_API_BASE });
   const report = await runTick(store, twilio, {
     budgetMs,
     batchSize: env.TICK_BATCH_SIZE,

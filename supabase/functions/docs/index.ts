@@ -6,8 +6,11 @@
  * `/functions/v1/<name>/openapi.json`.
  */
 import { Hono } from "hono";
+import { createDb } from "../_shared/db.ts";
+import { baseEnvSchema, loadEnv } from "../_shared/env.ts";
 import { NotFoundError, notFoundHandler, onAppError } from "../_shared/errors.ts";
 import { type OpenApiDocument, openApiDocument } from "../_shared/openapi.ts";
+import { limitByAddress } from "../_shared/rate-limit.ts";
 import { TICK_DOC, tickRoutes } from "../campaign-tick/tick-routes.ts";
 import { HEALTH_DOC, healthRoutes } from "../health/health.routes.ts";
 import { LEADS_DOC, leadsRoutes } from "../leads/leads.routes.ts";
@@ -49,7 +52,12 @@ function page(): string {
 </body></html>`;
 }
 
+const env = loadEnv(baseEnvSchema);
+// Rate-limited like every function (per client address).
+const db = createDb({ url: env.SUPABASE_DB_URL, max: 1 });
+
 const app = new Hono().basePath("/docs");
+app.use(limitByAddress(db));
 app.get("/", (c) => c.html(page()));
 app.get("/:name/openapi.json", (c) => {
   const build = DOCUMENTED[c.req.param("name") as keyof typeof DOCUMENTED];

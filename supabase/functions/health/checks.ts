@@ -195,22 +195,21 @@ export async function databaseChecks(
   };
 }
 
-export interface TwilioTarget {
-  apiBase: string;
-  accountSid: string;
-  authToken: string;
-}
-
 /**
  * Fetches the Account resource: proves Twilio answers and the credentials work.
  * Uncached: wrap it in `cachedFor` so a busy monitor does not hammer Twilio's API.
  */
-export function createTwilioCheck(target: TwilioTarget, timeoutMs: number): () => Promise<Check> {
-  const url = `${target.apiBase.replace(/\/$/, "")}/2010-04-01/Accounts/${target.accountSid}.json`;
-  const authorization = `Basic ${btoa(`${target.accountSid}:${target.authToken}`)}`;
+export function createTwilioCheck(
+  apiBase: string,
+  credentials: () => Promise<{ accountSid: string; authToken: string }>,
+  timeoutMs: number,
+): () => Promise<Check> {
   return async () => {
     const started = performance.now();
     try {
+      const { accountSid, authToken } = await credentials();
+      const url = `${apiBase.replace(/\/$/, "")}/2010-04-01/Accounts/${accountSid}.json`;
+      const authorization = `Basic ${btoa(`${accountSid}:${authToken}`)}`;
       const res = await fetch(url, {
         headers: { authorization },
         signal: AbortSignal.timeout(timeoutMs),
@@ -222,10 +221,15 @@ export function createTwilioCheck(target: TwilioTarget, timeoutMs: number): () =
         : { ok: false, latency_ms: latency, error: `Twilio answered ${res.status}` };
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
+      const missing = error instanceof Error && /credentials are not set/.test(error.message);
       return {
         ok: false,
         latency_ms: Math.round(performance.now() - started),
-        error: timedOut ? `Twilio timed out after ${timeoutMs} ms` : "Twilio unreachable",
+        error: timedOut
+          ? `Twilio timed out after ${timeoutMs} ms`
+          : missing
+          ? "Twilio credentials are not set in Vault"
+          : "Twilio unreachable",
       };
     }
   };

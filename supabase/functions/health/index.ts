@@ -7,6 +7,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { verifierFromEnv } from "../_shared/auth.ts";
 import { createDb } from "../_shared/db.ts";
+import { twilioCredentials } from "../_shared/twilio-credentials.ts";
 import { openApiDocument } from "../_shared/openapi.ts";
 import { limitByAddress } from "../_shared/rate-limit.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
@@ -53,14 +54,7 @@ const dbChecks = cachedFor(
   },
 );
 const twilioCheck = cachedFor(
-  createTwilioCheck(
-    {
-      apiBase: env.TWILIO_API_BASE,
-      accountSid: env.TWILIO_ACCOUNT_SID,
-      authToken: env.TWILIO_AUTH_TOKEN,
-    },
-    CHECK_TIMEOUT_MS,
-  ),
+  createTwilioCheck(env.TWILIO_API_BASE, twilioCredentials(db, env), CHECK_TIMEOUT_MS),
   TWILIO_CACHE_MS,
   (error) => {
     logFailure("twilio", error);

@@ -16,6 +16,7 @@
  */
 import { Hono } from "hono";
 import { createDb } from "../_shared/db.ts";
+import { twilioCredentials } from "../_shared/twilio-credentials.ts";
 import { baseEnvSchema, loadEnv, twilioEnvSchema } from "../_shared/env.ts";
 import { ConflictError, notFoundHandler, onAppError, ValidationError } from "../_shared/errors.ts";
 import { type LogVariables, maskPhone, requestLogger } from "../_shared/log.ts";
@@ -39,7 +40,10 @@ app.use(requestLogger({ successLevel: "debug" }));
 app.get("/openapi.json", (c) => c.redirect("../docs/twilio/openapi.json"));
 // Valid Twilio traffic is never slowed; a sender of refused requests (guessing
 // signatures) is limited per address, like every other function's clients.
-app.use(verifyTwilioSignature(env.TWILIO_AUTH_TOKEN, env.PUBLIC_BASE_URL ?? env.SUPABASE_URL, {
+// The auth token from Vault (read again at most once a minute).
+const credentials = twilioCredentials(db, env);
+const authToken = async () => (await credentials()).authToken;
+app.use(verifyTwilioSignature(authToken, env.PUBLIC_BASE_URL ?? env.SUPABASE_URL, {
   beforeRefusal: (c) => enforceRateLimit(c, db, "ip", clientAddress(c.req.raw.headers), null),
 }));
 

@@ -29,7 +29,7 @@ export function signedUrl(publicBaseUrl: string, requestUrl: string): string {
  * and URL; otherwise sets `params` (the form parameters) for the handler.
  */
 export function verifyTwilioSignature(
-  authToken: string,
+  authToken: string | (() => Promise<string>),
   publicBaseUrl: string,
   options: { beforeRefusal?: (c: Context) => Promise<void> } = {},
 ): MiddlewareHandler<{ Variables: SignedVariables }> {
@@ -63,7 +63,8 @@ export function verifyTwilioSignature(
     const params: Record<string, string> = {};
     for (const [key, value] of new URLSearchParams(raw)) params[key] = value;
     const url = signedUrl(publicBaseUrl, c.req.url);
-    if (!validateRequest(authToken, signature, url, params)) {
+    const token = typeof authToken === "string" ? authToken : await authToken();
+    if (!validateRequest(token, signature, url, params)) {
       return await refuse(c, new ForbiddenError("X-Twilio-Signature does not match this request"));
     }
     c.set("params", params);
