@@ -22,6 +22,7 @@ import {
   withScratchOrg,
 } from "./support/leads-http.ts";
 import { seed } from "./support/stack.ts";
+import { concat, utf16 } from "./support/bytes.ts";
 
 // -----------------------------------------------------------------------------
 // The stack, users and scratch organizations
@@ -207,25 +208,6 @@ function counters(result: Result) {
 }
 
 /** `text` as UTF-16 with a byte order mark. */
-function utf16(text: string, littleEndian: boolean): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(2 + text.length * 2);
-  const view = new DataView(bytes.buffer);
-  view.setUint16(0, 0xfeff, littleEndian);
-  for (let i = 0; i < text.length; i++) view.setUint16(2 + 2 * i, text.charCodeAt(i), littleEndian);
-  return bytes;
-}
-
-function concat(...parts: (Uint8Array | string)[]): Uint8Array<ArrayBuffer> {
-  const chunks = parts.map((p) => typeof p === "string" ? new TextEncoder().encode(p) : p);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
-
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]);
 /** A .xlsx is a ZIP: local file header "PK\x03\x04", then "[Content_Types].xml". */
 const ZIP = concat(

@@ -4,6 +4,7 @@
  * compressed bombs renamed as CSV. Each is built in code (no binary fixtures), with the
  * category it tries and the file name it is sent under.
  */
+import { concat, utf16, utf8 } from "./bytes.ts";
 
 export interface HostileFile {
   category: "encoding" | "delimiter" | "injection" | "quoting" | "size" | "binary" | "structure";
@@ -14,34 +15,6 @@ export interface HostileFile {
 
 const HEADER = "phone,first_name,last_name,city\n";
 const ROW = "+14155550142,Ana,Lopez,Oakland\n";
-
-function utf8(text: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
-}
-
-function concat(...parts: (Uint8Array | string | number[])[]): Uint8Array<ArrayBuffer> {
-  const chunks = parts.map((p) =>
-    typeof p === "string" ? utf8(p) : p instanceof Uint8Array ? p : new Uint8Array(p)
-  );
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
-
-function utf16(text: string, littleEndian: boolean, bom = true): Uint8Array<ArrayBuffer> {
-  const start = bom ? 2 : 0;
-  const bytes = new Uint8Array(start + text.length * 2);
-  const view = new DataView(bytes.buffer);
-  if (bom) view.setUint16(0, 0xfeff, littleEndian);
-  for (let i = 0; i < text.length; i++) {
-    view.setUint16(start + 2 * i, text.charCodeAt(i), littleEndian);
-  }
-  return bytes;
-}
 
 /** Deterministic noise (the corpus is the same on every run). */
 function noise(length: number, seed: number): Uint8Array<ArrayBuffer> {
